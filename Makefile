@@ -1,0 +1,20 @@
+# softq — the two commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m experiments.multigoal --algo sql --seeds 2 --out runs/demo/sql --steps 12000 --warmup 1000
+	$(PY) -m experiments.multigoal --algo ddpg --seeds 2 --out runs/demo/ddpg --steps 12000 --warmup 1000
+
+test: $(STAMP)
+	$(PY) -m pytest -q
