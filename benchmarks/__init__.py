@@ -1,0 +1,1 @@
+"""softq benchmarks: one `python -m benchmarks.NAME` entry point per file."""

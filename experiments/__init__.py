@@ -1,0 +1,1 @@
+"""softq experiments: one `python -m experiments.NAME` entry point per file."""
