@@ -132,3 +132,206 @@ def ddpg_actor_loss(q_values: jax.Array) -> jax.Array:
   """DDPG actor loss `-mean Q(s, mu(s))`, `[B] -> scalar`; critic parameters frozen (§2.9)."""
   chex.assert_rank(q_values, 1)
   return -jnp.mean(q_values)
+
+
+# --------------------------------------------------------------------------------------------
+# Policy gradients ≡ soft Q-learning, discrete actions (§6; seed 002, third paper)
+#
+# `A` is the number of actions, `T` the rollout length, `...` any batch axes (e.g. envs).
+# `log_reference` is `log π̄`: `None` = uniform (KL-penalty convention, Eq. 82); `0.0` = the
+# counting measure, for which `KL(π‖1) = -H(π)` and `τ logsumexp(Q/τ)` is the value
+# (entropy-bonus convention, Eq. 83). Both conventions are thus one formula.
+
+
+def discrete_soft_value(q: jax.Array, tau, log_reference=None) -> jax.Array:
+  """Soft value `V_Q = τ logsumexp(Q/τ + log π̄)` over the last axis (§6.1, Eq. 29).
+
+  Args:
+    q: `[..., A]`.
+    tau: temperature > 0, scalar or `[...]`.
+    log_reference: `log π̄`, broadcastable to `[..., A]`; `None` = uniform
+      (`τ logsumexp(Q/τ) - τ log A`); `0.0` = entropy-bonus value `τ logsumexp(Q/τ)`.
+  Returns:
+    `[...]`.
+  """
+  tau = jnp.asarray(tau, dtype=q.dtype)[..., None]
+  return tau[..., 0] * jax.nn.logsumexp(q / tau + _log_reference(q, log_reference), axis=-1)
+
+
+def boltzmann_policy(q: jax.Array, tau, log_reference=None) -> jax.Array:
+  """Log-probabilities of `π_Q(a|s) = π̄(a|s) exp((Q(s, a) - V_Q(s))/τ)` (§6.1, Eq. 30).
+
+  Args:
+    q: `[..., A]`.
+    tau: temperature > 0, scalar or `[...]`.
+    log_reference: `log π̄` as in `discrete_soft_value` (any constant gives the same policy).
+  Returns:
+    `[..., A]`, normalised log-probabilities.
+  """
+  tau = jnp.asarray(tau, dtype=q.dtype)[..., None]
+  return jax.nn.log_softmax(q / tau + _log_reference(q, log_reference), axis=-1)
+
+
+def relative_entropy(log_probs: jax.Array, log_reference=None) -> jax.Array:
+  """`KL(π‖π̄) = Σ_a π(a) (log π(a) - log π̄(a))` over the last axis (§6.1).
+
+  Args:
+    log_probs: `[..., A]`, normalised log-probabilities of `π`.
+    log_reference: `log π̄`; `None` = uniform; `0.0` gives `-H(π)` (entropy-bonus convention).
+  Returns:
+    `[...]`.
+  """
+  probs = jnp.exp(log_probs)
+  return jnp.sum(probs * (log_probs - _log_reference(log_probs, log_reference)), axis=-1)
+
+
+def soft_n_step_targets(
+    rewards: jax.Array,
+    kls: jax.Array,
+    next_values: jax.Array,
+    terminals: jax.Array,
+    dones: jax.Array,
+    discount: float,
+    tau,
+    n_steps: int | None = None,
+) -> jax.Array:
+  """n-step soft Q-learning targets along a rollout (§6.2, Eq. 45–46).
+
+  `y_t = τ KL_t + Σ_{d<h} γ^d (r_{t+d} - τ KL_{t+d}) + γ^h V(s_{t+h})`, where the horizon `h`
+  stops at `n_steps`, at the end of the rollout, or at the end of the episode (then the
+  bootstrap is dropped if the episode truly terminated, kept at a time-limit truncation).
+  `n_steps = 1` gives the 1-step target `r_t + γ V(s_{t+1})` (Eq. 45); `None` bootstraps
+  every step from the end of the rollout (A3C-style). Gradients are stopped.
+  Convention: KL penalty — `kls = relative_entropy(log π)`, `next_values =
+  discrete_soft_value(Q̄, τ)`; entropy bonus — both with `log_reference=0.0`; hard Q-learning —
+  `kls = 0`, `next_values = max_a Q̄`.
+
+  Args:
+    rewards: `[T, ...]`.
+    kls: `KL(π(·|s_t)‖π̄)`, `[T, ...]`.
+    next_values: `V(s_{t+1})` at the true successor (the final observation at episode ends),
+      `[T, ...]`.
+    terminals: `[T, ...]`, 1 where the transition ended the episode by termination.
+    dones: `[T, ...]`, 1 where the episode ended (termination or truncation).
+    discount: `γ`.
+    tau: temperature, scalar or broadcastable to `[T, ...]`.
+    n_steps: horizon `n >= 1` or `None` (to the end of the rollout).
+  Returns:
+    `[T, ...]`.
+  """
+  chex.assert_equal_shape([rewards, kls, next_values, terminals, dones])
+  length = rewards.shape[0]
+  horizon = length if n_steps is None else min(n_steps, length)
+  dtype = rewards.dtype
+  penalised = rewards - tau * kls
+  not_terminal = 1.0 - terminals.astype(dtype)
+  time = jnp.arange(length).reshape((length,) + (1,) * (rewards.ndim - 1))
+  targets = tau * kls
+  alive = jnp.ones_like(rewards)
+  for d in range(horizon):
+    shifted = [_shift(x, d) for x in (penalised, next_values, not_terminal, dones.astype(dtype))]
+    step_reward, step_next_value, step_not_terminal, step_done = shifted
+    valid = alive * (time + d < length)
+    last = jnp.maximum(step_done, (time + d == length - 1) | (d == horizon - 1))
+    targets += valid * discount**d * step_reward
+    targets += valid * last * discount ** (d + 1) * step_not_terminal * step_next_value
+    alive = valid * (1.0 - last)
+  return jax.lax.stop_gradient(targets)
+
+
+def entropy_regularised_returns(
+    rewards, kls, next_values, terminals, dones, discount, tau, n_steps=None
+) -> jax.Array:
+  """Value targets `V̂_t = Σ_{d<h} γ^d (r_{t+d} - τ KL_{t+d}) + γ^h V(s_{t+h})` (§6.3, Eq. 54).
+
+  Equals `soft_n_step_targets(...) - τ KL_t`. With `tau = 0` (or `kls = 0`) these are the plain
+  reward returns of naive A2C. Arguments as in `soft_n_step_targets`; returns `[T, ...]`.
+  """
+  targets = soft_n_step_targets(rewards, kls, next_values, terminals, dones, discount, tau, n_steps)
+  return targets - jax.lax.stop_gradient(tau * kls)
+
+
+def entropy_regularised_pg_loss(
+    log_probs: jax.Array, actions: jax.Array, returns: jax.Array, values: jax.Array, tau,
+    log_reference=None,
+) -> jax.Array:
+  """Surrogate `mean[-log π(a_t|s_t) (V̂_t - V(s_t)) + τ KL(π‖π̄)(s_t)]` (§6.3, Eq. 84).
+
+  Its gradient is the entropy-regularised policy gradient; returns and values are held fixed.
+
+  Args:
+    log_probs: `[..., A]`, normalised log-probabilities of `π_θ`.
+    actions: `[...]` int.
+    returns: `V̂_t`, `[...]`.
+    values: `V(s_t)`, `[...]` (baseline).
+    tau: temperature.
+    log_reference: `log π̄` (see `relative_entropy`).
+  Returns:
+    scalar.
+  """
+  chex.assert_equal_shape([actions, returns, values])
+  taken = jnp.take_along_axis(log_probs, actions[..., None], axis=-1)[..., 0]
+  advantages = jax.lax.stop_gradient(returns - values)
+  kl = relative_entropy(log_probs, log_reference)
+  return jnp.mean(-taken * advantages + tau * kl)
+
+
+def naive_pg_loss(
+    log_probs, actions, values, rewards, next_values, terminals, dones, discount, tau,
+    log_reference=None, n_steps=None,
+) -> jax.Array:
+  """Naive entropy-regularised PG: one-step KL bonus, reward-only returns (§6.3, Eq. 79).
+
+  Args:
+    log_probs: `[T, ..., A]`; actions, values, rewards, next_values, terminals, dones:
+      `[T, ...]` (see `soft_n_step_targets`); discount `γ`; tau `τ`; log_reference `log π̄`;
+      n_steps horizon.
+  Returns:
+    scalar surrogate loss.
+  """
+  zeros = jnp.zeros_like(rewards)
+  returns = entropy_regularised_returns(
+      rewards, zeros, next_values, terminals, dones, discount, 0.0, n_steps)
+  return entropy_regularised_pg_loss(log_probs, actions, returns, values, tau, log_reference)
+
+
+def proper_pg_loss(
+    log_probs, actions, values, rewards, next_values, terminals, dones, discount, tau,
+    log_reference=None, n_steps=None,
+) -> jax.Array:
+  """Proper entropy-regularised PG: KL penalties inside the returns (§6.3, Eq. 80).
+
+  Arguments as in `naive_pg_loss`; the future `KL_{t+d}` are those of `π_θ` (held fixed).
+  Returns a scalar surrogate loss.
+  """
+  kls = jax.lax.stop_gradient(relative_entropy(log_probs, log_reference))
+  returns = entropy_regularised_returns(
+      rewards, kls, next_values, terminals, dones, discount, tau, n_steps)
+  return entropy_regularised_pg_loss(log_probs, actions, returns, values, tau, log_reference)
+
+
+def a2c_value_loss(values: jax.Array, returns: jax.Array) -> jax.Array:
+  """A2C value loss `mean ½ (V(s_t) - V̂_t)²` with `V̂` held fixed (§6.3, Eq. 85).
+
+  Args:
+    values: `[...]`.
+    returns: `[...]`.
+  Returns:
+    scalar.
+  """
+  chex.assert_equal_shape([values, returns])
+  return 0.5 * jnp.mean(jnp.square(values - jax.lax.stop_gradient(returns)))
+
+
+def _log_reference(x: jax.Array, log_reference) -> jax.Array:
+  """`log π̄` as an array broadcastable to `x` (`None` = uniform `-log A`)."""
+  if log_reference is None:
+    return jnp.asarray(-math.log(x.shape[-1]), dtype=x.dtype)
+  return jnp.asarray(log_reference, dtype=x.dtype)
+
+
+def _shift(x: jax.Array, d: int) -> jax.Array:
+  """`x[t + d]` along axis 0, zero-padded past the end; `[T, ...] -> [T, ...]`."""
+  if d == 0:
+    return x
+  return jnp.concatenate([x[d:], jnp.zeros_like(x[:d])], axis=0)
