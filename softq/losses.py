@@ -335,3 +335,194 @@ def _shift(x: jax.Array, d: int) -> jax.Array:
   if d == 0:
     return x
   return jnp.concatenate([x[d:], jnp.zeros_like(x[:d])], axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Stein Soft Actor-Critic (S2AC, §3.4–§3.5) and SAC (§3.8)
+#
+# Shapes: `K` critics (twin: 2), `B` batch, `m` policy particles per state. The agent evaluates
+# its critics and policy and passes the arrays in: particle log-probabilities come from
+# `softq.stein.stein_policy` (S2AC, §3.1–§3.3) or `softq.distributions.tanh_gaussian_log_prob`
+# (SAC); scores for the sampler from `softq.stein.action_value_score(q_fn, alpha)`. The
+# temperature is a constant of these losses (stop-gradient); tune it with `sac_alpha_loss`.
+
+
+def s2ac_targets(
+    rewards: jax.Array,
+    next_q_values: jax.Array,
+    next_log_probs: jax.Array,
+    terminals: jax.Array,
+    discount: float,
+    alpha,
+) -> jax.Array:
+  """S2AC critic targets over `m` fresh next-state particles (§3.4, Eq. 8).
+
+  `y = r + gamma (1 - terminal) [(1/m) sum_i min_k Qbar_k(s', a'_i) - alpha (1/m) sum_i log pi(a'_i|s')]`.
+  Truncations are not terminal. Gradients are stopped.
+
+  Args:
+    rewards: `[B]`.
+    next_q_values: target critics at the particles `a'_i ~ pi(.|s')`, `[K, B, m]`.
+    next_log_probs: `log pi(a'_i|s')`, `[B, m]`.
+    terminals: `[B]`, 1 where the episode truly ended.
+    discount: `gamma`.
+    alpha: temperature, scalar or `[B]`.
+  Returns:
+    `[B]`.
+  """
+  chex.assert_rank([next_q_values, next_log_probs], [3, 2])
+  chex.assert_equal_shape([next_q_values[0], next_log_probs])
+  alpha = jnp.asarray(alpha, dtype=rewards.dtype)
+  soft_next = jnp.mean(jnp.min(next_q_values, axis=0) - alpha[..., None] * next_log_probs, axis=-1)
+  return soft_q_targets(rewards, soft_next, terminals, discount)
+
+
+def twin_q_loss(q_values: jax.Array, targets: jax.Array) -> jax.Array:
+  """`sum_k mean_B (Q_k(s, a) - y)^2` with the target held fixed (§3.4, §3.8).
+
+  Args:
+    q_values: `[K, B]`.
+    targets: `[B]`.
+  Returns:
+    scalar.
+  """
+  chex.assert_rank(q_values, 2)
+  chex.assert_equal_shape([q_values[0], targets])
+  return jnp.sum(jnp.mean(jnp.square(q_values - jax.lax.stop_gradient(targets)), axis=-1))
+
+
+def s2ac_critic_loss(
+    q_values: jax.Array,
+    rewards: jax.Array,
+    next_q_values: jax.Array,
+    next_log_probs: jax.Array,
+    terminals: jax.Array,
+    discount: float,
+    alpha,
+) -> jax.Array:
+  """S2AC twin-critic loss `sum_k E[(Q_k(s, a) - y)^2]` with `y` of `s2ac_targets` (§3.4).
+
+  Args:
+    q_values: online critics at the replayed `(s, a)`, `[K, B]`.
+    rewards: `[B]`.
+    next_q_values: target critics at next-state particles, `[K, B, m]`.
+    next_log_probs: `[B, m]`.
+    terminals: `[B]`.
+    discount: `gamma`.
+    alpha: temperature.
+  Returns:
+    scalar.
+  """
+  targets = s2ac_targets(
+      rewards, next_q_values, next_log_probs, terminals, discount, jax.lax.stop_gradient(alpha))
+  return twin_q_loss(q_values, targets)
+
+
+def s2ac_actor_loss(q_values: jax.Array, log_probs: jax.Array, alpha) -> jax.Array:
+  """S2AC actor loss `E_s[(1/m) sum_i (alpha log pi(a_i|s) - min_k Q_k(s, a_i))]` (§3.5, Eq. 9).
+
+  Differentiate w.r.t. the initial-distribution parameters only: the gradient flows through the
+  particles (reparameterised `u^0`, all SVGD steps), `log q^0` and the log-density increments;
+  the critic parameters are held fixed by the caller.
+
+  Args:
+    q_values: critics at the policy's particles, `[K, B, m]`.
+    log_probs: `log pi(a_i|s)`, `[B, m]`.
+    alpha: temperature, scalar or `[B]` (stop-gradient).
+  Returns:
+    scalar.
+  """
+  chex.assert_rank([q_values, log_probs], [3, 2])
+  chex.assert_equal_shape([q_values[0], log_probs])
+  alpha = jax.lax.stop_gradient(jnp.asarray(alpha, dtype=log_probs.dtype))
+  return jnp.mean(alpha[..., None] * log_probs - jnp.min(q_values, axis=0))
+
+
+def sac_targets(
+    rewards: jax.Array,
+    next_q_values: jax.Array,
+    next_log_probs: jax.Array,
+    terminals: jax.Array,
+    discount: float,
+    alpha,
+) -> jax.Array:
+  """SAC targets `y = r + gamma (1 - terminal)(min_k Qbar_k(s', a') - alpha log pi(a'|s'))` (§3.8).
+
+  Args:
+    rewards: `[B]`.
+    next_q_values: target critics at one fresh `a' ~ pi(.|s')`, `[K, B]`.
+    next_log_probs: `[B]`.
+    terminals: `[B]`.
+    discount: `gamma`.
+    alpha: temperature, scalar or `[B]`.
+  Returns:
+    `[B]` (gradient stopped).
+  """
+  chex.assert_rank(next_q_values, 2)
+  chex.assert_equal_shape([rewards, next_q_values[0], next_log_probs, terminals])
+  soft_next = jnp.min(next_q_values, axis=0) - alpha * next_log_probs
+  return soft_q_targets(rewards, soft_next, terminals, discount)
+
+
+def sac_critic_loss(
+    q_values: jax.Array,
+    rewards: jax.Array,
+    next_q_values: jax.Array,
+    next_log_probs: jax.Array,
+    terminals: jax.Array,
+    discount: float,
+    alpha,
+) -> jax.Array:
+  """SAC twin-critic loss `sum_k E[(Q_k(s, a) - y)^2]`, `y` of `sac_targets` (§3.8).
+
+  Args:
+    q_values: `[K, B]`.
+    rewards: `[B]`.
+    next_q_values: `[K, B]`.
+    next_log_probs: `[B]`.
+    terminals: `[B]`.
+    discount: `gamma`.
+    alpha: temperature.
+  Returns:
+    scalar.
+  """
+  targets = sac_targets(
+      rewards, next_q_values, next_log_probs, terminals, discount, jax.lax.stop_gradient(alpha))
+  return twin_q_loss(q_values, targets)
+
+
+def sac_actor_loss(q_values: jax.Array, log_probs: jax.Array, alpha) -> jax.Array:
+  """SAC actor loss `E_s[alpha log pi(a|s) - min_k Q_k(s, a)]`, `a` reparameterised (§3.8).
+
+  Args:
+    q_values: critics at the policy's action, `[K, B]`.
+    log_probs: `[B]`.
+    alpha: temperature (stop-gradient).
+  Returns:
+    scalar.
+  """
+  chex.assert_rank(q_values, 2)
+  chex.assert_equal_shape([q_values[0], log_probs])
+  alpha = jax.lax.stop_gradient(alpha)
+  return jnp.mean(alpha * log_probs - jnp.min(q_values, axis=0))
+
+
+def sac_alpha_loss(log_alpha: jax.Array, log_probs: jax.Array, target_entropy: float) -> jax.Array:
+  """Automatic temperature loss `-mean(log alpha * stop_grad(log pi + target_entropy))` (§3.8).
+
+  Minimising it raises `alpha` when the policy entropy `-E log pi` is below `target_entropy`.
+
+  Args:
+    log_alpha: scalar, the trained parameter.
+    log_probs: `log pi(a|s)` of fresh policy samples, any shape (`[B]` or `[B, m]` for S2AC).
+    target_entropy: usually `sac_target_entropy(d) = -d`.
+  Returns:
+    scalar.
+  """
+  chex.assert_rank(log_alpha, 0)
+  return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_probs + target_entropy))
+
+
+def sac_target_entropy(action_dim: int) -> float:
+  """Default target entropy `-d` for automatic temperature tuning (§3.8)."""
+  return -float(action_dim)
