@@ -1,0 +1,151 @@
+"""§6.2–§6.3 targets and losses (float64, against brute force), config validation, and short
+CartPole runs in which soft Q-learning and A2C both solve the task."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from softq import losses
+from softq.discrete import a2c
+from softq.discrete import matched
+from softq.discrete import soft_dqn
+from softq.discrete import train
+
+TOL = 1e-6
+
+
+def _rollout(key, length=7, width=3, with_ends=True):
+  kr, kk, kv, kt, kd, k0 = jax.random.split(key, 6)
+  rewards = jax.random.normal(kr, (length, width), jnp.float64)
+  kls = jnp.abs(jax.random.normal(kk, (length, width), jnp.float64))
+  next_values = jax.random.normal(kv, (length, width), jnp.float64)
+  dones = (jax.random.uniform(kd, (length, width)) < 0.3) * with_ends
+  terminals = dones * (jax.random.uniform(kt, (length, width)) < 0.5)
+  first_value = jax.random.normal(k0, (width,), jnp.float64)
+  return rewards, kls, next_values, terminals.astype(jnp.float64), dones.astype(jnp.float64), \
+      first_value
+
+
+def _brute_force_targets(rewards, kls, next_values, terminals, dones, discount, tau, n_steps):
+  """Eq. 46 with a plain loop per (t, env)."""
+  length, width = rewards.shape
+  out = np.zeros((length, width))
+  for e in range(width):
+    for t in range(length):
+      y = tau * kls[t, e]
+      for d in range(n_steps or length):
+        k = t + d
+        y += discount**d * (rewards[k, e] - tau * kls[k, e])
+        if dones[k, e] or k == length - 1 or d == (n_steps or length) - 1:
+          y += discount ** (d + 1) * (1.0 - terminals[k, e]) * next_values[k, e]
+          break
+      out[t, e] = y
+  return out
+
+
+@pytest.mark.parametrize("n_steps", [1, 3, None])
+def test_n_step_targets_match_brute_force_with_episode_ends(x64, n_steps):
+  rewards, kls, next_values, terminals, dones, _ = _rollout(jax.random.key(3))
+  assert float(jnp.sum(dones)) > 0 and float(jnp.sum(dones - terminals)) > 0
+  got = losses.soft_n_step_targets(rewards, kls, next_values, terminals, dones, 0.9, 0.3, n_steps)
+  want = _brute_force_targets(*map(np.asarray, (rewards, kls, next_values, terminals, dones)),
+                              0.9, 0.3, n_steps)
+  np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("n_steps", [1, 4, None])
+def test_n_step_target_forms_eq46_eq47_agree(x64, n_steps):
+  """`y_t = τKL_t + V(s_t) + Σ_{d<h} γ^d δ_{t+d}` (Eq. 47) equals Eq. 46 within an episode."""
+  rewards, kls, next_values, terminals, dones, first_value = _rollout(
+      jax.random.key(4), with_ends=False)
+  discount, tau = 0.95, 0.2
+  values = jnp.concatenate([first_value[None], next_values[:-1]])      # V(s_t)
+  deltas = rewards - tau * kls + discount * next_values - values         # Eq. 36
+  length = rewards.shape[0]
+  horizon = n_steps or length
+  eq47 = jnp.stack([
+      tau * kls[t] + values[t] + sum(discount**d * deltas[t + d]
+                                     for d in range(min(horizon, length - t)))
+      for t in range(length)])
+  eq46 = losses.soft_n_step_targets(rewards, kls, next_values, terminals, dones, discount, tau,
+                                    n_steps)
+  np.testing.assert_allclose(eq46, eq47, atol=TOL, rtol=0)
+  returns = losses.entropy_regularised_returns(rewards, kls, next_values, terminals, dones,
+                                               discount, tau, n_steps)
+  np.testing.assert_allclose(returns, eq47 - tau * kls, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("convention", [None, 0.0])
+def test_soft_targets_tend_to_hard_targets(x64, convention):
+  """As τ → 0, soft n-step targets (KL or entropy convention) → `Σ γ^d r + γ^n max Q̄`."""
+  key_q, key_r = jax.random.split(jax.random.key(5))
+  length, width, num_actions, discount = 6, 2, 4, 0.9
+  q_next = jax.random.normal(key_q, (length, width, num_actions), jnp.float64)
+  q_now = jnp.concatenate([jax.random.normal(key_r, (1, width, num_actions)), q_next[:-1]])
+  rewards = jax.random.normal(key_r, (length, width), jnp.float64)
+  zeros = jnp.zeros_like(rewards)
+  hard = losses.soft_n_step_targets(rewards, zeros, jnp.max(q_next, -1), zeros, zeros,
+                                    discount, 0.0, 3)
+  errors = []
+  for tau in (1e-1, 1e-3, 1e-5):
+    kls = losses.relative_entropy(losses.boltzmann_policy(q_now, tau), convention)
+    values = losses.discrete_soft_value(q_next, tau, convention)
+    soft = losses.soft_n_step_targets(rewards, kls, values, zeros, zeros, discount, tau, 3)
+    errors.append(float(jnp.max(jnp.abs(soft - hard))))
+    assert errors[-1] <= 4 * tau * np.log(num_actions) * 3 + 1e-12
+  assert errors[-1] < 1e-4 < errors[0]
+
+
+def test_naive_and_proper_pg_losses(x64):
+  """Proper = naive with KL penalties inside the returns; both differ only there (Eq. 79–80)."""
+  key = jax.random.key(6)
+  rewards, _, next_values, terminals, dones, _ = _rollout(key)
+  logits = jax.random.normal(key, rewards.shape + (3,), jnp.float64)
+  actions = jax.random.randint(key, rewards.shape, 0, 3)
+  values = 0.5 * next_values
+  log_pi = jax.nn.log_softmax(logits)
+  args = (values, rewards, next_values, terminals, dones, 0.9, 0.3)
+  naive = losses.naive_pg_loss(log_pi, actions, *args)
+  proper = losses.proper_pg_loss(log_pi, actions, *args)
+  kls = losses.relative_entropy(log_pi)
+  taken = jnp.take_along_axis(log_pi, actions[..., None], -1)[..., 0]
+  for loss, kl_in_return in ((naive, jnp.zeros_like(kls)), (proper, kls)):
+    returns = _brute_force_targets(*map(np.asarray, (rewards, kl_in_return, next_values,
+                                                     terminals, dones)), 0.9, 0.3, None)
+    returns = returns - 0.3 * np.asarray(kl_in_return)
+    want = jnp.mean(-taken * (returns - values) + 0.3 * kls)
+    np.testing.assert_allclose(loss, want, atol=TOL, rtol=0)
+  np.testing.assert_allclose(losses.a2c_value_loss(values, next_values),
+                             0.5 * jnp.mean((values - next_values) ** 2), atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: a2c.Config(estimator="fancy"), "estimator"),
+    (lambda: a2c.Config(tau=0.0), "tau"),
+    (lambda: soft_dqn.Config(backup="max"), "backup"),
+    (lambda: soft_dqn.Config(epsilon_end=1.5), "epsilon_end"),
+    (lambda: matched.Config(discount=1.5), "discount"),
+    (lambda: train.LoopConfig(env_name="Pong"), "env"),
+    (lambda: train.LoopConfig(num_updates=150, chunk_updates=100), "num_updates"),
+])
+def test_configs_reject_bad_values(make, message):
+  with pytest.raises(ValueError, match=message):
+    make()
+
+
+_CARTPOLE = train.LoopConfig("CartPole-v1", num_envs=16, rollout_length=8, num_updates=3000,
+                             chunk_updates=3000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent,config", [
+    ("a2c", a2c.Config(hidden=(64, 64), learning_rate=3e-3, tau=0.01)),
+    ("soft_dqn", soft_dqn.Config(hidden=(64, 64), learning_rate=1e-3, tau=0.1, n_steps=8,
+                                 target_period=50, epsilon_updates=1000)),
+])
+def test_short_cartpole_run_solves_it(agent, config):
+  """Mean return over the last 10% of 3000 updates (384k steps per seed, 2 seeds) >= 195."""
+  metrics, _ = train.run(agent, config, _CARTPOLE, num_seeds=2, progress=False)
+  final = metrics["episode_return"][:, -300:].mean()
+  assert final >= 195.0, final
