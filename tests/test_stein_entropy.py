@@ -1,0 +1,228 @@
+"""Tests of the SVGD log-density (§3.2–§3.3), the Langevin/HMC baselines and the §3.10 findings."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import entropy_eval
+from softq import distributions
+from softq import kernels
+from softq import langevin
+from softq import stein
+
+GAUSSIAN_MEAN = jnp.array(entropy_eval.GAUSSIAN_MEAN)
+GAUSSIAN_COV = jnp.array(entropy_eval.GAUSSIAN_COV)
+
+
+def _gaussian_score(u):
+  return -(u - GAUSSIAN_MEAN) @ jnp.linalg.inv(GAUSSIAN_COV)
+
+
+def _leave_one_out_map(x, i, particles, scores, h, eps):
+  """`x + eps/(m-1) sum_{j != i} [k(u_j, x) g_j + grad_{u_j} k(u_j, x)]` written out directly."""
+  m = particles.shape[0]
+  diff = x - particles  # [m, d]
+  k = jnp.exp(-jnp.sum(diff * diff, axis=-1) / h)
+  terms = k[:, None] * scores + (2.0 / h) * diff * k[:, None]
+  mask = (jnp.arange(m) != i)[:, None]
+  return x + eps * jnp.sum(jnp.where(mask, terms, 0.0), axis=0) / (m - 1)
+
+
+@jax.jit
+def _loo_jacobians(particles, scores, h, eps):
+  """Jacobian `[m, d, d]` of each particle's leave-one-out map at its own position."""
+  jac = jax.vmap(jax.jacfwd(_leave_one_out_map), in_axes=(0, 0, None, None, None, None))
+  return jac(particles, jnp.arange(particles.shape[0]), particles, scores, h, eps)
+
+
+_step = jax.jit(stein.svgd_step)
+
+
+def _random_set(key, shape):
+  k1, k2 = jax.random.split(key)
+  return jax.random.normal(k1, shape), 2.0 * jax.random.normal(k2, shape)
+
+
+def test_increment_equals_minus_eps_trace_of_autodiff_jacobian(x64):
+  eps = 0.3
+  for seed, (m, d), h in [(0, (7, 3), 1.7), (1, (5, 2), 0.4)]:
+    u, g = _random_set(jax.random.PRNGKey(seed), (m, d))
+    new, inc = _step(u, g, h, eps)
+    trace = jnp.trace(_loo_jacobians(u, g, h, eps), axis1=-2, axis2=-1) - d
+    np.testing.assert_allclose(inc, -trace, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(new, u + eps * stein.svgd_direction(u, g, h), rtol=0, atol=1e-12)
+
+
+def test_increment_batches_over_leading_axes_and_bandwidths(x64):
+  u, g = _random_set(jax.random.PRNGKey(3), (2, 3, 6, 2))
+  h = jnp.array([[0.5, 1.0, 2.0], [3.0, 4.0, 5.0]])
+  new, inc = _step(u, g, h, 0.2)
+  assert new.shape == (2, 3, 6, 2) and inc.shape == (2, 3, 6)
+  for a in range(2):
+    for b in range(3):
+      new_ab, inc_ab = _step(u[a, b], g[a, b], h[a, b], 0.2)
+      np.testing.assert_allclose(inc[a, b], inc_ab, atol=1e-12)
+      np.testing.assert_allclose(new[a, b], new_ab, atol=1e-12)
+
+
+def test_increment_matches_slogdet_to_second_order(x64):
+  u, g = _random_set(jax.random.PRNGKey(4), (6, 3))
+  h = 1.2
+  errors = []
+  for eps in (1e-2, 1e-3):
+    _, inc = _step(u, g, h, eps)
+    _, logdet = jnp.linalg.slogdet(_loo_jacobians(u, g, h, eps))
+    errors.append(jnp.max(jnp.abs(inc + logdet)))
+  # log q_{l+1} = log q_l - log|det(I + eps grad phi)| up to O(eps^2).
+  assert errors[1] < 1e-5
+  assert errors[1] / errors[0] < 0.015  # ratio ~ (1e-3 / 1e-2)^2
+
+
+def test_close_neighbours_lower_log_density(x64):
+  # §3.3 sign check: with zero scores, pairs closer than ||Δ||² < d h / 2 lower log q.
+  u = jnp.array([[0.0, 0.0], [0.3, 0.0]])
+  _, inc = _step(u, jnp.zeros_like(u), 1.0, 0.1)
+  assert jnp.all(inc < 0)
+  u_far = jnp.array([[0.0, 0.0], [1.2, 0.0]])
+  _, inc_far = _step(u_far, jnp.zeros_like(u_far), 1.0, 0.1)
+  assert jnp.all(inc_far > 0)
+
+
+_svgd = jax.jit(stein.svgd_sample, static_argnums=(0, 3, 5))
+
+
+def _initial(key, shape):
+  u0 = math.sqrt(6.0) * jax.random.normal(key, shape)
+  return u0, distributions.gaussian_log_prob(u0, 0.0, math.sqrt(6.0))
+
+
+def test_svgd_sample_composes_and_zero_steps_is_identity(x64):
+  u0, lq0 = _initial(jax.random.PRNGKey(5), (2, 20, 2))
+  u_a, lq_a = _svgd(_gaussian_score, u0, lq0, 6, 0.5)
+  u_b, lq_b = _svgd(_gaussian_score, *_svgd(_gaussian_score, u0, lq0, 3, 0.5), 3, 0.5)
+  np.testing.assert_allclose(u_a, u_b, atol=1e-12)
+  np.testing.assert_allclose(lq_a, lq_b, atol=1e-12)
+  u_0, lq_0 = stein.svgd_sample(_gaussian_score, u0, lq0, 0, 0.5)
+  assert u_0 is u0 and lq_0 is lq0
+
+  @jax.jit
+  def manual(u, lq):
+    for _ in range(6):
+      u, inc = stein.svgd_step(u, _gaussian_score(u), kernels.median_bandwidth(u), 0.5)
+      lq = lq + inc
+    return u, lq
+
+  # A loop of svgd_step on one set with its own median bandwidth equals that set of the batch.
+  u_1, lq_1 = manual(u0[1], lq0[1])
+  np.testing.assert_allclose(u_a[1], u_1, atol=1e-10)
+  np.testing.assert_allclose(lq_a[1], lq_1, atol=1e-10)
+
+
+def test_svgd_sample_is_differentiable_and_vmappable(x64):
+  noise = jax.random.normal(jax.random.PRNGKey(6), (12, 2))
+
+  @jax.jit
+  def entropy(shift, key_noise):
+    u0 = shift + key_noise
+    lq0 = distributions.gaussian_log_prob(u0, shift, 1.0)
+    _, lq = stein.svgd_sample(_gaussian_score, u0, lq0, 5, 0.3, bandwidth=0.8)
+    return -jnp.mean(lq)
+
+  shift = jnp.array([0.3, -0.2])
+  grad = jax.jit(jax.grad(entropy))(shift, noise)
+  fd = jnp.array([(entropy(shift + e, noise) - entropy(shift - e, noise)) / 2e-6
+                  for e in 1e-6 * jnp.eye(2)])
+  np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+  batched = jax.vmap(entropy, in_axes=(None, 0))(shift, jnp.stack([noise, -noise]))
+  np.testing.assert_allclose(batched, [entropy(shift, noise), entropy(shift, -noise)], atol=1e-12)
+
+
+def test_langevin_estimates_follow_their_change_of_variables_formula(x64):
+  u0, lq0 = _initial(jax.random.PRNGKey(7), (10, 2))
+  tr_precision = jnp.trace(jnp.linalg.inv(GAUSSIAN_COV))
+  eps, steps = 0.1, 4
+  key = jax.random.PRNGKey(0)
+
+  @jax.jit
+  def run_all(u0, lq0):
+    return (langevin.deterministic_langevin_sample(_gaussian_score, u0, lq0, steps, eps)[1],
+            langevin.langevin_sample(_gaussian_score, u0, lq0, steps, eps, 0.05, key)[1],
+            langevin.hmc_sample(_gaussian_score, u0, lq0, steps, eps, 3, key)[1])
+
+  lq_dld, lq_sgld, lq_hmc = run_all(u0, lq0)
+  # For a Gaussian target tr grad g = -tr(Σ^-1) at every point.
+  np.testing.assert_allclose(lq_dld, lq0 + steps * eps * tr_precision, atol=1e-12)
+  np.testing.assert_allclose(lq_sgld, lq0 + steps * eps * tr_precision, atol=1e-12)
+  # HMC: kicks 1/2, 1, 1 per iteration, each `c eps^2 tr(Σ^-1)`.
+  np.testing.assert_allclose(lq_hmc, lq0 + steps * 2.5 * eps**2 * tr_precision, atol=1e-12)
+  # Laplacian by JVPs equals the trace of the autodiff Hessian for a non-Gaussian target.
+  means = entropy_eval.mixture_means(3, 2)
+  log_p = lambda x: entropy_eval.mixture_log_density(x, means)
+  score = jax.grad(lambda x: jnp.sum(log_p(x)))
+  _, lap = jax.jit(lambda u: langevin.score_and_laplacian(score, u))(u0)
+  hess = jax.jit(jax.vmap(jax.hessian(log_p)))(u0)
+  np.testing.assert_allclose(lap, jnp.trace(hess, axis1=-2, axis2=-1), atol=1e-12)
+
+
+def test_gaussian_entropy_recovered_by_svgd_and_not_by_langevin_or_hmc(x64):
+  _, _, truth = entropy_eval.gaussian_target()
+  assert abs(truth - 3.4112) < 1e-4
+  u0, lq0 = _initial(jax.random.PRNGKey(8), (4, 200, 2))
+  _, lq = _svgd(_gaussian_score, u0, lq0, 100, 0.5)
+  per_seed = -lq.mean(-1)
+  assert abs(per_seed.mean() - truth) < 0.1, per_seed
+  key = jax.random.PRNGKey(9)
+
+  @jax.jit
+  def others(u0, lq0):
+    return {
+        "sgld": langevin.langevin_sample(_gaussian_score, u0, lq0, 100, 0.5, 0.05, key)[1],
+        "dld": langevin.deterministic_langevin_sample(_gaussian_score, u0, lq0, 100, 0.5)[1],
+        "hmc": langevin.hmc_sample(_gaussian_score, u0, lq0, 100, 0.5, 5, key)[1],
+    }
+
+  for name, lq_other in others(u0, lq0).items():
+    assert abs(-lq_other.mean() - truth) > 1.0, name
+
+
+_mixture_log_density = jax.jit(entropy_eval.mixture_log_density)
+
+
+def test_mixture_density_is_normalised(x64):
+  grid = jnp.linspace(-12.0, 12.0, 481)
+  xx, yy = jnp.meshgrid(grid, grid)
+  x = jnp.stack([xx, yy], axis=-1)
+  cell = (grid[1] - grid[0]) ** 2
+  for n in (1, 2, 4, 6):
+    mass = jnp.sum(jnp.exp(_mixture_log_density(x, entropy_eval.mixture_means(n, 2))))
+    np.testing.assert_allclose(mass * cell, 1.0, atol=1e-9)
+
+
+def _masked_mixture_log_density(x, means, mask):
+  """Equal-weight unit-variance mixture over the components where `mask` is true.
+
+  `x: [..., d]`, `means: [..., n_max, d]`, `mask: [..., n_max]` (broadcast against `x`'s axes).
+  """
+  sq = jnp.sum(jnp.square(x[..., None, :] - means), axis=-1)
+  logits = jnp.where(mask, -0.5 * sq, -jnp.inf)
+  n = jnp.sum(mask, axis=-1)
+  return jax.nn.logsumexp(logits, axis=-1) - jnp.log(n) - 0.5 * x.shape[-1] * math.log(2 * math.pi)
+
+
+def test_mixture_entropy_estimates_increase_with_components(x64):
+  counts = (1, 2, 4, 6)
+  means = jnp.stack([jnp.pad(entropy_eval.mixture_means(n, 2), ((0, 6 - n), (0, 0)))
+                     for n in counts])[:, None, None]  # [4, 1, 1, 6, 2]
+  mask = (jnp.arange(6) < jnp.array(counts)[:, None])[:, None, None]  # [4, 1, 1, 6]
+  x = jax.random.normal(jax.random.PRNGKey(11), (4, 1, 3, 2))
+  np.testing.assert_allclose(  # the padded density is the experiment's density
+      _masked_mixture_log_density(x, means, mask)[2, 0],
+      entropy_eval.mixture_log_density(x[2, 0], entropy_eval.mixture_means(4, 2)), atol=1e-12)
+  score = jax.grad(lambda u: jnp.sum(_masked_mixture_log_density(u, means, mask)))
+  u0, lq0 = _initial(jax.random.PRNGKey(10), (2, 100, 2))
+  u0, lq0 = jnp.broadcast_to(u0, (4,) + u0.shape), jnp.broadcast_to(lq0, (4,) + lq0.shape)
+  _, lq = _svgd(score, u0, lq0, 100, 0.5)
+  estimates = -lq.mean(axis=(1, 2))
+  assert jnp.all(jnp.diff(estimates) > 0), estimates
