@@ -183,7 +183,7 @@ def kernel_width_study(key):
 
 
 def mixture_study(key):
-  """(c): SVGD estimates for 1, 2, 4, 6-component mixtures vs Monte Carlo truth, d = 2 and high d."""
+  """(c): SVGD estimates for 1/2/4/6-component mixtures vs Monte Carlo truth, d = 2 and high d."""
 
   out = {}
   for dim in (2, FLAGS.high_dim):

@@ -19,7 +19,7 @@ ScoreFn = Callable[[jax.Array], jax.Array]
 
 
 def score_and_laplacian(score_fn: ScoreFn, particles: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """Scores and the trace of each particle's score Jacobian `tr grad g(u_i)` (the Laplacian of log p).
+  """Scores and each particle's score-Jacobian trace `tr grad g(u_i)` (the Laplacian of log p).
 
   Args:
     score_fn: per-particle score, `[..., m, d] -> [..., m, d]`.

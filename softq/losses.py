@@ -357,7 +357,8 @@ def s2ac_targets(
 ) -> jax.Array:
   """S2AC critic targets over `m` fresh next-state particles (§3.4, Eq. 8).
 
-  `y = r + gamma (1 - terminal) [(1/m) sum_i min_k Qbar_k(s', a'_i) - alpha (1/m) sum_i log pi(a'_i|s')]`.
+  `y = r + gamma (1 - terminal) [(1/m) sum_i min_k Qbar_k(s', a'_i)
+                                  - alpha (1/m) sum_i log pi(a'_i|s')]`.
   Truncations are not terminal. Gradients are stopped.
 
   Args:

@@ -168,9 +168,9 @@ def stein_policy(
     bandwidth=None,
     truncation=distributions.TRUNCATION,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """S2AC policy from given standardized noise: truncated Gaussian, `L` SVGD steps, tanh (§3.1–§3.3).
+  """S2AC policy from standardized noise: truncated Gaussian, `L` SVGD steps, tanh (§3.1–§3.3).
 
-  `u^0 = mean + std * noise`, `log q^0` exact with the truncation normaliser, then `svgd_sample`, then
+  `u^0 = mean + std * noise`, `log q^0` exact with the truncation normaliser, `svgd_sample`, then
   `log pi(a_i|s) = log q^L(u^L_i) - sum_k log(1 - tanh^2 u^L_ik)`. With `num_steps = 0` and
   `truncation = inf` this is SAC's tanh-Gaussian (§3.8).
 

@@ -1,4 +1,4 @@
-"""Tests of the truncated / tanh Gaussians (§3.1, §3.8) and of S2AC ≡ SAC at L = 0 (§3.4, §3.5, §3.8)."""
+"""Tests of the truncated / tanh Gaussians (§3.1, §3.8) and of S2AC ≡ SAC at L = 0 (§3.4–§3.8)."""
 
 import math
 
@@ -132,7 +132,7 @@ def _params(key):
 
 @jax.jit
 def _s2ac_losses(theta, phi, phi_target, batch, noise, noise_next):
-  """S2AC pipeline (truncated-normal reparameterisation -> svgd_sample -> tanh) with L = 0, no truncation."""
+  """S2AC pipeline (reparameterised initial draw -> svgd_sample -> tanh), L = 0, no truncation."""
   def policy(states, eps):
     mean, std = _policy(theta, states)
     score = stein.action_value_score(lambda a: jnp.min(_critics(phi, states, a), axis=0), ALPHA)
