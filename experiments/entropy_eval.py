@@ -365,5 +365,13 @@ def _fail(message: str):
   sys.exit(2)
 
 
+def _parse_flags(argv):
+  """absl flag parsing with a one-line error and exit code 2 (e.g. `--seeds=abc`)."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    _fail(str(e).splitlines()[0])
+
+
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)
