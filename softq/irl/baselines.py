@@ -51,6 +51,9 @@ def action_path_log_prob_core(src, dst, state_reward, edge_reward, path, horizon
   return jnp.sum(jnp.where(edges >= 0, terms, 0.0))
 
 
+action_path_log_prob = jax.jit(action_path_log_prob_core, static_argnames="horizon")
+
+
 def fit_action_based(graph, trips, steps: int, learning_rate: float, horizon: int, l2=0.0):
   """Maximum-likelihood θ of the action-based model from padded trips `[T, L]` (Adam).
 

@@ -75,8 +75,8 @@ def path(states, src, dst, num_states, horizon):
   if states.ndim != 1 or not jnp.issubdtype(states.dtype, jnp.integer):
     raise ValueError(f"path must be a 1-D integer array of state indices, got {states.dtype} "
                      f"{states.shape}")
-  if not 2 <= states.shape[0] <= horizon + 1:
-    raise ValueError(f"path must have between 2 and horizon + 1 = {horizon + 1} states, got "
+  if not 1 <= states.shape[0] <= horizon + 1:
+    raise ValueError(f"path must have between 1 and horizon + 1 = {horizon + 1} states, got "
                      f"{states.shape[0]}")
   if not _concrete(states, src, dst):
     return states

@@ -17,7 +17,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from softq.irl import checks
 
@@ -112,7 +111,7 @@ def path_log_prob(src, dst, state_reward, path, horizon: int, edge_reward=None):
   Args:
     src, dst: `[E]` int.
     state_reward: `[S]`.
-    path: `[L]` int state indices, `2 <= L <= horizon + 1`, consecutive states joined by a
+    path: `[L]` int state indices, `1 <= L <= horizon + 1`, consecutive states joined by a
       transition, the last state not visited earlier.
     horizon: static int >= 1.
     edge_reward: optional `[E]`.
@@ -122,12 +121,7 @@ def path_log_prob(src, dst, state_reward, path, horizon: int, edge_reward=None):
   src, dst, state_reward, edge_reward = checks.graph_inputs(
       src, dst, state_reward, edge_reward, horizon)
   path = checks.path(path, src, dst, state_reward.shape[0], horizon)
-  value = _path_log_prob_jit(src, dst, state_reward, edge_reward, path, horizon)
-  if not isinstance(value, jax.core.Tracer) and not np.isfinite(float(value)):
-    raise ValueError(
-        f"path from state {int(path[0])} cannot reach its destination {int(path[-1])} "
-        f"within horizon={horizon}")
-  return value
+  return _path_log_prob_jit(src, dst, state_reward, edge_reward, path, horizon)
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,6 +198,7 @@ def forward_core(src, dst, state_reward, edge_reward, history, destination, star
     `(visits [S], transition_uses [E])`, summed over time.
   """
   num_states = state_reward.shape[0]
+  start = start.astype(state_reward.dtype)
   later, earlier = history[1:][::-1], history[:-1][::-1]
 
   def body(carry, rows):

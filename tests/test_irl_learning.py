@@ -1,0 +1,92 @@
+"""MaxEnt IRL learning and data (spec §5.3, §5.6): gradient vs finite differences, θ recovery."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from softq.irl import baselines
+from softq.irl import data
+from softq.irl import graph as graph_lib
+from softq.irl import learning
+
+HORIZON = 12
+
+
+def feature_city(seed=0, dtype=np.float32):
+  """A 4x4 grid city whose segments get 3 independent random features (no edge features)."""
+  city = graph_lib.grid_city(4)
+  rng = np.random.default_rng(seed)
+  features = rng.uniform(0.0, 1.0, (city.num_states, 3)).astype(dtype)
+  return dataclasses.replace(city, state_features=features,
+                             edge_features=np.zeros((city.src.shape[0], 0), dtype))
+
+
+def test_gradient_is_empirical_minus_expected_and_matches_finite_differences(x64):
+  city = feature_city(0, np.float64)
+  true_theta = np.array([-3.0, -1.0, -0.3])
+  trips = data.synthesize_trips(city, true_theta, 12, HORIZON, 0.0, seed=0, min_hops=3)
+  trip_data = learning.trip_set(city, trips)
+  theta = jnp.array([-1.0, -2.0, 0.5])
+  value, grad = learning.objective(city, trip_data, theta, HORIZON)
+  value_only = lambda th: learning.objective(city, trip_data, th, HORIZON)[0]
+  step = 1e-5
+  finite = [(value_only(theta + step * e) - value_only(theta - step * e)) / (2 * step)
+            for e in jnp.eye(3)]
+  np.testing.assert_allclose(grad, finite, rtol=1e-7, atol=1e-8)
+  np.testing.assert_allclose(grad, jax.grad(value_only)(theta), rtol=1e-10, atol=1e-12)
+  assert value < 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method,rate", [("exponentiated", 0.3), ("gradient", 0.2)])
+def test_learning_recovers_feature_ranking(method, rate):
+  city = feature_city(1)
+  true_theta = np.array([-3.0, -1.0, -0.3], np.float32)
+  trips = data.synthesize_trips(city, true_theta, 200, HORIZON, 0.0, seed=1, min_hops=3)
+  config = learning.FitConfig(method=method, steps=150, learning_rate=rate, horizon=HORIZON)
+  theta, trace = learning.fit(city, trips, config)
+  assert np.argsort(np.asarray(theta)).tolist() == [0, 1, 2]
+  assert trace[-1] > trace[0]
+  assert np.all(np.asarray(theta) < 0)
+
+
+def test_fit_config_rejects_bad_values():
+  with pytest.raises(ValueError, match="FitConfig.method must be one of"):
+    learning.FitConfig(method="newton")
+  with pytest.raises(ValueError, match="FitConfig.steps must be an int >= 1"):
+    learning.FitConfig(steps=0)
+  with pytest.raises(ValueError, match="FitConfig.l1 must be >= 0"):
+    learning.FitConfig(l1=-1.0)
+
+
+def test_sumo_network_is_real_and_strongly_connected():
+  city = data.load_sumo("cologne3")
+  assert city.num_states > 20 and city.src.shape[0] > city.num_states
+  assert np.all(city.length_km > 0) and np.all(city.travel_time_min > 0)
+  trips = data.synthesize_trips(city, data.TRUE_THETA, 4, 30, 0.1, seed=0, min_hops=2)
+  lengths = (trips >= 0).sum(1)
+  assert np.all(lengths >= 3)
+  with pytest.raises(ValueError, match="unknown network 'atlantis'; accepted: cologne3"):
+    data.load_sumo("atlantis")
+
+
+def test_grid_city_size_formula():
+  city = graph_lib.grid_city(5)
+  assert city.num_states == 4 * 5 * 4
+  # Each segment continues straight, left or right where the grid allows (no U-turns).
+  assert city.src.shape[0] == int(city.edge_features.shape[0])
+  assert not np.any(city.edge_features[:, 2])
+  with pytest.raises(ValueError, match="side must be an int >= 2"):
+    graph_lib.grid_city(1)
+
+
+def test_max_margin_prefers_demonstrated_routes():
+  city = feature_city(2)
+  true_theta = np.array([-3.0, -1.0, -0.3], np.float32)
+  trips = data.synthesize_trips(city, true_theta, 40, HORIZON, 0.0, seed=2, min_hops=3)
+  theta, trace = baselines.fit_max_margin(city, trips, 60, 0.1, HORIZON, l2=0.01, margin=0.1)
+  assert trace[-1] < trace[0]
+  assert theta[0] < theta[2]
