@@ -1,0 +1,8 @@
+"""One module per algorithm, each with `Config`, `TrainState`, `init`, `update`, `act`.
+
+`AGENTS` maps the command-line names to the modules.
+"""
+
+from softq.agents import ddpg, sql
+
+AGENTS = {"sql": sql, "ddpg": ddpg}

@@ -1,0 +1,35 @@
+"""Helpers shared by the agents: config validation and target-network updates."""
+
+import jax
+import jax.numpy as jnp
+
+
+def check(condition: bool, field: str, accepted: str, value) -> None:
+  """Raises `ValueError('<field> must be <accepted>, got <value>')` unless `condition`."""
+  if not condition:
+    raise ValueError(f"{field} must be {accepted}, got {value!r}")
+
+
+def check_positive(config, *fields: str) -> None:
+  """Checks that each named numeric field of `config` is > 0."""
+  for field in fields:
+    value = getattr(config, field)
+    check(value > 0, field, "> 0", value)
+
+
+def check_hidden(config, field: str = "hidden_sizes") -> None:
+  """Checks a tuple of positive layer widths."""
+  value = getattr(config, field)
+  check(isinstance(value, tuple) and len(value) > 0 and all(
+      isinstance(w, int) and w > 0 for w in value), field,
+        "a non-empty tuple of positive ints", value)
+
+
+def update_target(target, online, step: jax.Array, period: int, tau: float):
+  """Target update (§2.2, §2.9): every `period` steps, `target <- (1 - tau) target + tau online`.
+
+  `tau = 1` is a hard copy; `period = 1` with small `tau` is Polyak averaging. `step` counts
+  gradient steps already taken (the update happens when `step % period == 0` after increment).
+  """
+  due = (step % period) == 0
+  return jax.tree.map(lambda t, o: jnp.where(due, (1.0 - tau) * t + tau * o, t), target, online)

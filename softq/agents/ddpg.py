@@ -1,0 +1,124 @@
+"""DDPG, the deterministic baseline of soft Q-learning (spec §2.9).
+
+Same critic architecture and learning rates as SQL (§2.8); hard Bellman targets through a
+target actor and target critic; a deterministic actor `mu(s)` maximising `Q`. Exploration noise
+(Ornstein–Uhlenbeck, §2.7) is added by the training loop.
+"""
+
+import dataclasses
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+from softq import losses, networks
+from softq.agents import common
+from softq.replay import Transition
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """DDPG hyperparameters: network sizes and learning rates of §2.8, Polyak targets."""
+
+  discount: float = 0.99
+  hidden_sizes: tuple = (200, 200)
+  q_learning_rate: float = 1e-3
+  actor_learning_rate: float = 1e-4
+  batch_size: int = 64
+  tau: float = 0.01
+  target_update_period: int = 1
+
+  def __post_init__(self):
+    common.check_positive(self, "q_learning_rate", "actor_learning_rate", "batch_size",
+                          "target_update_period")
+    common.check(0.0 <= self.discount <= 1.0, "discount", "in [0, 1]", self.discount)
+    common.check(0.0 < self.tau <= 1.0, "tau", "in (0, 1]", self.tau)
+    common.check_hidden(self)
+
+
+@flax.struct.dataclass
+class Params:
+  """What acting needs: critic and actor parameters."""
+
+  q: Any
+  actor: Any
+  action_size: int = flax.struct.field(pytree_node=False)
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Parameters, target parameters, optimizer states, step counter, PRNG key."""
+
+  params: Params
+  target: Params
+  q_opt_state: Any
+  actor_opt_state: Any
+  step: jax.Array
+  key: jax.Array
+
+
+def _nets(config: Config, action_size: int):
+  return (networks.QNetwork(config.hidden_sizes),
+          networks.DeterministicActor(config.hidden_sizes, action_size))
+
+
+def _optimizers(config: Config):
+  return optax.adam(config.q_learning_rate), optax.adam(config.actor_learning_rate)
+
+
+def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
+  """Fresh parameters, identical targets, Adam states."""
+  q_net, actor = _nets(config, action_size)
+  q_opt, actor_opt = _optimizers(config)
+  k_q, k_a, key = jax.random.split(key, 3)
+  obs, act_ = jnp.zeros((1, obs_size)), jnp.zeros((1, action_size))
+  params = Params(q=q_net.init(k_q, obs, act_), actor=actor.init(k_a, obs),
+                  action_size=action_size)
+  return TrainState(params=params, target=params, q_opt_state=q_opt.init(params.q),
+                    actor_opt_state=actor_opt.init(params.actor),
+                    step=jnp.zeros((), jnp.int32), key=key)
+
+
+def update(config: Config, state: TrainState, batch: Transition):
+  """One critic and one actor step on `batch` (leaves `[B, ...]`); returns `(state, metrics)`."""
+  q_net, actor = _nets(config, state.params.action_size)
+  q_opt, actor_opt = _optimizers(config)
+  params, target = state.params, state.target
+
+  next_q = q_net.apply(target.q, batch.next_obs, actor.apply(target.actor, batch.next_obs))
+  targets = losses.ddpg_targets(batch.reward, next_q, batch.terminal, config.discount)
+
+  def q_loss_fn(q_params):
+    return losses.ddpg_critic_loss(q_net.apply(q_params, batch.obs, batch.action), targets)
+
+  def actor_loss_fn(actor_params):
+    return losses.ddpg_actor_loss(q_net.apply(params.q, batch.obs,
+                                              actor.apply(actor_params, batch.obs)))
+
+  q_loss, q_grads = jax.value_and_grad(q_loss_fn)(params.q)
+  a_loss, a_grads = jax.value_and_grad(actor_loss_fn)(params.actor)
+  q_updates, q_opt_state = q_opt.update(q_grads, state.q_opt_state, params.q)
+  a_updates, a_opt_state = actor_opt.update(a_grads, state.actor_opt_state, params.actor)
+  new_params = params.replace(q=optax.apply_updates(params.q, q_updates),
+                              actor=optax.apply_updates(params.actor, a_updates))
+  step = state.step + 1
+  new_target = common.update_target(target, new_params, step, config.target_update_period,
+                                    config.tau)
+  new_state = state.replace(params=new_params, target=new_target, q_opt_state=q_opt_state,
+                            actor_opt_state=a_opt_state, step=step)
+  return new_state, {"q_loss": q_loss, "actor_loss": a_loss, "target_mean": jnp.mean(targets)}
+
+
+def act(config: Config, params: Params, obs: jax.Array, key: jax.Array, mode: str = "explore"):
+  """Deterministic actions `mu(s)`: `[..., o] -> [..., d]` (noise is the training loop's)."""
+  del key, mode
+  _, actor = _nets(config, params.action_size)
+  return actor.apply(params.actor, obs)
+
+
+def q_values(config: Config, params: Params, obs: jax.Array, action: jax.Array) -> jax.Array:
+  """`Q(s, a)`: `[..., o], [..., d] -> [...]` (for figures and evaluation)."""
+  q_net, _ = _nets(config, params.action_size)
+  return q_net.apply(params.q, obs, action)

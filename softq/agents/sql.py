@@ -1,0 +1,179 @@
+"""Soft Q-learning with an amortized SVGD sampler (Haarnoja et al. 2017; spec §2).
+
+Pure functions over an explicit `TrainState`: `init`, `update` (one critic and one sampler step,
+§2.8), `act`. The critic regresses on importance-sampled soft values (§2.1–2.2); the sampler
+`u = f(s, xi)`, `a = tanh(u)`, follows amortized SVGD toward `exp(Q/alpha)` on the box (§2.3–2.6).
+"""
+
+import dataclasses
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+from softq import kernels, losses, networks, stein
+from softq.agents import common
+from softq.replay import Transition
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """SQL hyperparameters; defaults are seed 000 App. D (§2.8)."""
+
+  alpha: float = 0.1
+  reward_scale: float = 1.0
+  discount: float = 0.99
+  hidden_sizes: tuple = (200, 200)
+  q_learning_rate: float = 1e-3
+  sampler_learning_rate: float = 1e-4
+  batch_size: int = 64
+  kernel_particles: int = 32
+  value_particles: int = 50
+  target_update_period: int = 1000
+  bandwidth: str = "median"
+
+  def __post_init__(self):
+    common.check_positive(self, "alpha", "reward_scale", "q_learning_rate",
+                          "sampler_learning_rate", "batch_size", "value_particles",
+                          "target_update_period")
+    common.check(0.0 <= self.discount <= 1.0, "discount", "in [0, 1]", self.discount)
+    common.check(self.kernel_particles >= 2, "kernel_particles", ">= 2", self.kernel_particles)
+    common.check_hidden(self)
+    common.check(self.bandwidth in kernels.BANDWIDTHS, "bandwidth",
+                 f"one of {', '.join(kernels.BANDWIDTHS)}", self.bandwidth)
+
+
+@flax.struct.dataclass
+class Params:
+  """What acting needs: critic and sampler parameters."""
+
+  q: Any
+  sampler: Any
+  action_size: int = flax.struct.field(pytree_node=False)
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything that changes during training. `alpha` is an array so sweeps can vmap it."""
+
+  params: Params
+  target_q: Any
+  q_opt_state: Any
+  sampler_opt_state: Any
+  alpha: jax.Array
+  step: jax.Array
+  key: jax.Array
+
+
+def _nets(config: Config, action_size: int):
+  return (networks.QNetwork(config.hidden_sizes),
+          networks.NoiseSampler(config.hidden_sizes, action_size))
+
+
+def _optimizers(config: Config):
+  return optax.adam(config.q_learning_rate), optax.adam(config.sampler_learning_rate)
+
+
+def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
+  """Fresh parameters, target copy, Adam states; `alpha` from the config."""
+  q_net, sampler = _nets(config, action_size)
+  q_opt, sampler_opt = _optimizers(config)
+  k_q, k_s, key = jax.random.split(key, 3)
+  obs, act = jnp.zeros((1, obs_size)), jnp.zeros((1, action_size))
+  q_params = q_net.init(k_q, obs, act)
+  sampler_params = sampler.init(k_s, obs, act)
+  return TrainState(
+      params=Params(q=q_params, sampler=sampler_params, action_size=action_size),
+      target_q=q_params,
+      q_opt_state=q_opt.init(q_params),
+      sampler_opt_state=sampler_opt.init(sampler_params),
+      alpha=jnp.asarray(config.alpha, jnp.float32),
+      step=jnp.zeros((), jnp.int32),
+      key=key)
+
+
+def critic_loss(config: Config, q_params, target_q, alpha, batch: Transition, key):
+  """Critic loss and targets (§2.1–2.2) for a batch `[B]`; returns `(loss, targets [B])`.
+
+  `K_V` fresh uniform proposal actions per transition; `V(s')` with the target parameters.
+  """
+  q_net, _ = _nets(config, batch.action.shape[-1])
+  b, d = batch.action.shape
+  proposal = jax.random.uniform(key, (b, config.value_particles, d), minval=-1.0, maxval=1.0)
+  next_obs = jnp.broadcast_to(batch.next_obs[:, None, :], (b, config.value_particles,
+                                                          batch.next_obs.shape[-1]))
+  next_q = q_net.apply(target_q, next_obs, proposal)
+  next_v = losses.soft_value(next_q, alpha, losses.uniform_box_log_density(d))
+  targets = losses.soft_q_targets(batch.reward, next_v, batch.terminal, config.discount,
+                                  config.reward_scale)
+  q = q_net.apply(q_params, batch.obs, batch.action)
+  return losses.soft_q_loss(q, targets), targets
+
+
+def sampler_loss(config: Config, sampler_params, q_params, alpha, obs: jax.Array, key):
+  """Amortized SVGD surrogate (§2.3–2.6) for states `obs [B, o]`; returns `(loss, metrics)`.
+
+  `m = kernel_particles` particles per state; the same particles give the SVGD direction
+  (gradient stopped) and the backpropagated sampler outputs.
+  """
+  d = _action_size(sampler_params)
+  q_net, sampler = _nets(config, d)
+  b, m = obs.shape[0], config.kernel_particles
+  noise = jax.random.normal(key, (b, m, d))
+  obs_m = jnp.broadcast_to(obs[:, None, :], (b, m, obs.shape[-1]))
+  u = sampler.apply(sampler_params, obs_m, noise)
+  u_fixed = jax.lax.stop_gradient(u)
+  action_grad = jax.grad(lambda a: jnp.sum(q_net.apply(q_params, obs_m, a)))(jnp.tanh(u_fixed))
+  scores = stein.squashed_score(u_fixed, action_grad, alpha)
+  h = kernels.bandwidth(u_fixed, config.bandwidth)
+  direction = stein.svgd_direction(u_fixed, scores, h)
+  loss = losses.amortized_svgd_surrogate(u, direction)
+  return loss, {"bandwidth": jnp.mean(h), "svgd_norm": jnp.mean(jnp.linalg.norm(direction, axis=-1))}
+
+
+def update(config: Config, state: TrainState, batch: Transition):
+  """One critic step and one sampler step on `batch` (leaves `[B, ...]`); `(state, metrics)`."""
+  q_opt, sampler_opt = _optimizers(config)
+  key, k_value, k_particles = jax.random.split(state.key, 3)
+  params = state.params
+  (q_loss, targets), q_grads = jax.value_and_grad(critic_loss, argnums=1, has_aux=True)(
+      config, params.q, state.target_q, state.alpha, batch, k_value)
+  (s_loss, s_metrics), s_grads = jax.value_and_grad(sampler_loss, argnums=1, has_aux=True)(
+      config, params.sampler, params.q, state.alpha, batch.obs, k_particles)
+  q_updates, q_opt_state = q_opt.update(q_grads, state.q_opt_state, params.q)
+  s_updates, s_opt_state = sampler_opt.update(s_grads, state.sampler_opt_state, params.sampler)
+  new_q = optax.apply_updates(params.q, q_updates)
+  step = state.step + 1
+  new_state = state.replace(
+      params=params.replace(q=new_q, sampler=optax.apply_updates(params.sampler, s_updates)),
+      target_q=common.update_target(state.target_q, new_q, step, config.target_update_period, 1.0),
+      q_opt_state=q_opt_state, sampler_opt_state=s_opt_state, step=step, key=key)
+  metrics = {"q_loss": q_loss, "sampler_loss": s_loss, "target_mean": jnp.mean(targets), **s_metrics}
+  return new_state, metrics
+
+
+def act(config: Config, params: Params, obs: jax.Array, key: jax.Array, mode: str = "explore"):
+  """Actions `[..., d]` for observations `[..., o]`: one fresh sampler particle each (§2.7).
+
+  Both modes ("explore", "eval") sample the stochastic policy; exploration noise is the
+  training loop's.
+  """
+  del mode
+  _, sampler = _nets(config, params.action_size)
+  noise = jax.random.normal(key, obs.shape[:-1] + (params.action_size,))
+  return jnp.tanh(sampler.apply(params.sampler, obs, noise))
+
+
+def q_values(config: Config, params: Params, obs: jax.Array, action: jax.Array) -> jax.Array:
+  """`Q(s, a)`: `[..., o], [..., d] -> [...]` (for figures and evaluation)."""
+  q_net, _ = _nets(config, params.action_size)
+  return q_net.apply(params.q, obs, action)
+
+
+def _action_size(sampler_params) -> int:
+  """Output size of the sampler network (its last Dense layer's bias)."""
+  mlp = sampler_params["params"]["MLP_0"]
+  last = max(mlp, key=lambda name: int(name.split("_")[-1]))
+  return mlp[last]["bias"].shape[-1]
