@@ -1,0 +1,54 @@
+"""Run logging: a progress bar with env-steps/s, CSV scalars and TensorBoard event files."""
+
+import csv
+import os
+import time
+
+import numpy as np
+import tqdm
+from tensorboardX import SummaryWriter
+
+
+class RunLogger:
+  """Writes per-seed scalars to `DIR/metrics.csv` and `DIR/tensorboard/`, and shows progress.
+
+  Usage: `log = RunLogger(out_dir, total_steps, num_seeds)`, then `log.write(step, scalars)` with
+  `scalars = {name: [S] array}` after each chunk, and `log.close()` at the end.
+  """
+
+  def __init__(self, out_dir: str, total_steps: int, num_seeds: int, start_step: int = 0):
+    self.num_seeds = num_seeds
+    self._csv_path = os.path.join(out_dir, "metrics.csv")
+    self._columns = None
+    self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard"))
+    self._bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+    self._last = (time.perf_counter(), start_step)
+
+  def write(self, step: int, scalars: dict) -> None:
+    """Appends one CSV row per seed, one TensorBoard scalar per seed and name; advances the bar."""
+    names = sorted(scalars)
+    if self._columns is None:
+      self._columns = ["step", "seed"] + names
+      with open(self._csv_path, "w", newline="") as f:
+        csv.writer(f).writerow(self._columns)
+    with open(self._csv_path, "a", newline="") as f:
+      writer = csv.writer(f)
+      for seed in range(self.num_seeds):
+        writer.writerow([step, seed] + [float(np.asarray(scalars[n])[seed]) for n in names])
+    for name in names:
+      for seed, value in enumerate(np.asarray(scalars[name])):
+        if np.isfinite(value):  # e.g. losses are NaN before the first update
+          self._tb.add_scalar(f"{name}/seed{seed}", float(value), step)
+    self._tb.flush()
+    now = time.perf_counter()
+    rate = (step - self._last[1]) * self.num_seeds / max(now - self._last[0], 1e-9)
+    self._last = (now, step)
+    postfix = {"env-steps/s": f"{rate:.0f}"}
+    if "eval_return" in scalars:
+      postfix["eval_return"] = f"{np.nanmean(scalars['eval_return']):.2f}"
+    self._bar.set_postfix(postfix)
+    self._bar.update(step - self._bar.n)
+
+  def close(self) -> None:
+    self._bar.close()
+    self._tb.close()
