@@ -1,0 +1,125 @@
+"""softq.agents: config validation, the alpha / reward-scale equivalence of SQL (§2.1), shapes."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from softq import train
+from softq.agents import ddpg, sql
+from softq.replay import Transition
+
+BAD_CONFIGS = [
+    (sql.Config, {"alpha": 0.0}, "alpha"),
+    (sql.Config, {"alpha": -1.0}, "alpha"),
+    (sql.Config, {"kernel_particles": 1}, "kernel_particles"),
+    (sql.Config, {"value_particles": 0}, "value_particles"),
+    (sql.Config, {"batch_size": 0}, "batch_size"),
+    (sql.Config, {"discount": 1.5}, "discount"),
+    (sql.Config, {"hidden_sizes": ()}, "hidden_sizes"),
+    (sql.Config, {"bandwidth": "silverman"}, "bandwidth"),
+    (sql.Config, {"q_learning_rate": 0.0}, "q_learning_rate"),
+    (sql.Config, {"target_update_period": 0}, "target_update_period"),
+    (ddpg.Config, {"tau": 0.0}, "tau"),
+    (ddpg.Config, {"batch_size": -2}, "batch_size"),
+    (ddpg.Config, {"actor_learning_rate": 0.0}, "actor_learning_rate"),
+    (ddpg.Config, {"hidden_sizes": (64, 0)}, "hidden_sizes"),
+    (train.LoopConfig, {"total_steps": 1000, "warmup_steps": 1000}, "warmup_steps"),
+    (train.LoopConfig, {"total_steps": 0}, "total_steps"),
+    (train.LoopConfig, {"total_steps": 1000, "chunk_steps": 300, "warmup_steps": 0},
+     "chunk_steps"),
+    (train.LoopConfig, {"total_steps": 1000, "exploration": "gauss"}, "exploration"),
+    (train.LoopConfig, {"total_steps": 1000, "num_envs": 0}, "num_envs"),
+]
+
+
+@pytest.mark.parametrize("factory,kwargs,field", BAD_CONFIGS)
+def test_configs_reject_bad_values_naming_the_field(factory, kwargs, field):
+  if factory is train.LoopConfig:
+    kwargs = {"warmup_steps": 10, **kwargs}
+  with pytest.raises(ValueError, match=field):
+    factory(**kwargs)
+
+
+def _batch(key, b=16):
+  k = jax.random.split(key, 4)
+  return Transition(obs=jax.random.normal(k[0], (b, 3)),
+                    action=jax.random.uniform(k[1], (b, 2), minval=-1, maxval=1),
+                    reward=jax.random.normal(k[2], (b,)), next_obs=jax.random.normal(k[3], (b, 3)),
+                    terminal=(jnp.arange(b) % 4 == 0).astype(jnp.float32),
+                    truncated=(jnp.arange(b) % 4 == 1).astype(jnp.float32))
+
+
+def _scale_output(q_params, factor):
+  """Q parameters whose output is `factor` times the original (last Dense layer scaled)."""
+  mlp = dict(q_params["params"]["QNetwork_0"]["MLP_0"] if "QNetwork_0" in q_params["params"]
+             else q_params["params"]["MLP_0"])
+  last = max(mlp, key=lambda n: int(n.split("_")[-1]))
+  mlp[last] = jax.tree.map(lambda x: x * factor, mlp[last])
+  return {"params": {"MLP_0": mlp}}
+
+
+def test_alpha_explicit_equals_reward_scaled_sql(x64):
+  """SQL(alpha, reward_scale=1) == SQL(1, reward_scale=1/alpha) with Q_ours = alpha Q_ref (§2.1).
+
+  On the same data and noise: targets scale by alpha, critic losses by alpha^2, and the sampler
+  (driven by grad Q / alpha) receives identical gradients and identical Adam updates.
+  """
+  alpha = 4.0
+  ours_cfg = sql.Config(alpha=alpha, hidden_sizes=(16, 16), kernel_particles=6,
+                        value_particles=9, batch_size=16)
+  ref_cfg = sql.Config(alpha=1.0, reward_scale=1.0 / alpha, hidden_sizes=(16, 16),
+                       kernel_particles=6, value_particles=9, batch_size=16)
+  ref = sql.init(ref_cfg, jax.random.key(0), 3, 2)
+  ref = jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype == jnp.float32 else x, ref)
+  scaled_q = _scale_output(ref.params.q, alpha)
+  ours = ref.replace(params=ref.params.replace(q=scaled_q), target_q=scaled_q,
+                     alpha=jnp.asarray(alpha, jnp.float64))
+  batch = jax.tree.map(lambda x: x.astype(jnp.float64), _batch(jax.random.key(1)))
+  key = jax.random.key(2)
+
+  loss_o, y_o = sql.critic_loss(ours_cfg, ours.params.q, ours.target_q, ours.alpha, batch, key)
+  loss_r, y_r = sql.critic_loss(ref_cfg, ref.params.q, ref.target_q, ref.alpha, batch, key)
+  np.testing.assert_allclose(y_o, alpha * y_r, rtol=1e-12)
+  np.testing.assert_allclose(loss_o, alpha ** 2 * loss_r, rtol=1e-12)
+
+  grad_o = jax.grad(lambda p: sql.sampler_loss(ours_cfg, p, ours.params.q, ours.alpha,
+                                               batch.obs, key)[0])(ours.params.sampler)
+  grad_r = jax.grad(lambda p: sql.sampler_loss(ref_cfg, p, ref.params.q, ref.alpha,
+                                               batch.obs, key)[0])(ref.params.sampler)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12), grad_o,
+               grad_r)
+
+  new_o, _ = sql.update(ours_cfg, ours, batch)
+  new_r, _ = sql.update(ref_cfg, ref, batch)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12),
+               new_o.params.sampler, new_r.params.sampler)
+  # ... and a wrong temperature (the reference code's missing alpha) would not match:
+  wrong = sql.critic_loss(ours_cfg, ours.params.q, ours.target_q, 1.0, batch, key)[1]
+  assert not np.allclose(wrong, alpha * y_r, rtol=1e-3)
+
+
+@pytest.mark.parametrize("agent,config", [
+    (sql, sql.Config(hidden_sizes=(8,), kernel_particles=4, value_particles=3, batch_size=5)),
+    (ddpg, ddpg.Config(hidden_sizes=(8,), batch_size=5)),
+])
+def test_update_and_act_shapes(agent, config):
+  state = agent.init(config, jax.random.key(0), 3, 2)
+  new_state, metrics = jax.jit(lambda s, b: agent.update(config, s, b))(
+      state, _batch(jax.random.key(1), 5))
+  assert int(new_state.step) == 1
+  assert all(np.isfinite(v) for v in metrics.values())
+  actions = agent.act(config, new_state.params, jnp.zeros((4, 7, 3)), jax.random.key(2))
+  assert actions.shape == (4, 7, 2) and np.all(np.abs(actions) <= 1.0)
+
+
+def test_sql_hard_target_copy_period():
+  config = sql.Config(hidden_sizes=(8,), kernel_particles=4, value_particles=3, batch_size=5,
+                      target_update_period=2)
+  state = sql.init(config, jax.random.key(0), 3, 2)
+  update = jax.jit(lambda s, b: sql.update(config, s, b)[0])
+  one = update(state, _batch(jax.random.key(1), 5))
+  leaf = lambda t: jax.tree.leaves(t)[0]
+  np.testing.assert_array_equal(leaf(one.target_q), leaf(state.params.q))  # not yet copied
+  two = update(one, _batch(jax.random.key(2), 5))
+  np.testing.assert_array_equal(leaf(two.target_q), leaf(two.params.q))  # copied at step 2

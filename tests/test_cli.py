@@ -1,0 +1,45 @@
+"""Bad input to the experiment apps: one readable line on stderr, exit code 2, nothing compiled."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CASES = {
+    "unknown algorithm": (["--algo", "ppo"], "algo"),
+    "non-positive alpha": (["--alpha", "0"], "alpha must be > 0"),
+    "too few particles": (["--particles", "1"], "kernel_particles must be >= 2"),
+    "non-positive batch": (["--batch", "0"], "--batch must be >= 1"),
+    "budget shorter than warm-up": (["--steps", "2000", "--warmup", "5000"], "warmup_steps"),
+    "unwritable output": (["--out", "/proc/softq-cannot-write"], "cannot be written"),
+    "missing output": (None, "--out"),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+  """Runs every case of CASES as a subprocess, all at once; returns {name: (rc, stderr)}."""
+  out = str(tmp_path_factory.mktemp("out"))
+  procs = {}
+  for name, (args, _) in CASES.items():
+    argv = ["--out", out] + args if args is not None else []
+    if args is not None and "--out" in args:
+      argv = args
+    procs[name] = subprocess.Popen(
+        [sys.executable, "-m", "experiments.multigoal"] + argv, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  results = {name: (p.wait(timeout=300), p.stderr.read()) for name, p in procs.items()}
+  assert os.listdir(out) == []  # nothing was written for any bad input
+  return results
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gives_one_line_and_exit_code_2(outcomes, name):
+  rc, stderr = outcomes[name]
+  lines = [l for l in stderr.splitlines() if l.strip()]
+  assert rc == 2, stderr
+  assert len(lines) == 1, stderr
+  assert CASES[name][1] in lines[0], lines[0]

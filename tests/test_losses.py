@@ -1,0 +1,105 @@
+"""softq.losses: the soft value against quadrature and its hard limit, targets and flags (§2.1–2.2, §2.9)."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from softq import losses
+
+
+def q_1d(a):
+  return 3.0 * jnp.sin(2.0 * a[..., 0]) + a[..., 0] ** 2
+
+
+def q_2d(a):
+  return 2.0 * jnp.cos(3.0 * a[..., 0]) * a[..., 1] + jnp.exp(a[..., 0]) - a[..., 1] ** 2
+
+
+def quadrature_soft_value(q_fn, alpha, d, n=2001):
+  """alpha log int_{[-1,1]^d} exp(Q/alpha) da by the trapezoid rule on a fine grid."""
+  x = np.linspace(-1.0, 1.0, n)
+  w = np.full(n, x[1] - x[0])
+  w[[0, -1]] *= 0.5
+  grids = np.meshgrid(*([x] * d), indexing="ij")
+  a = jnp.stack([jnp.asarray(g) for g in grids], -1)
+  f = np.exp(np.asarray(q_fn(a)) / alpha - np.max(np.asarray(q_fn(a))) / alpha)
+  integral = f
+  for _ in range(d):
+    integral = np.tensordot(w, integral, axes=(0, 0))
+  return alpha * (math.log(integral) + np.max(np.asarray(q_fn(a))) / alpha)
+
+
+@pytest.mark.parametrize("q_fn,d", [(q_1d, 1), (q_2d, 2)])
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_soft_value_matches_quadrature(x64, q_fn, d, alpha):
+  k = 40_000
+  a = jax.random.uniform(jax.random.key(0), (k, d), jnp.float64, -1.0, 1.0)
+  q = q_fn(a)
+  estimate = float(losses.soft_value(q, alpha, losses.uniform_box_log_density(d)))
+  truth = quadrature_soft_value(q_fn, alpha, d)
+  # Delta-method Monte Carlo error of alpha * log(mean of importance weights).
+  w = np.exp(np.asarray(q) / alpha - np.max(np.asarray(q)) / alpha)
+  mc_error = alpha * np.std(w) / (np.mean(w) * math.sqrt(k))
+  assert abs(estimate - truth) < 4.0 * mc_error, (estimate, truth, mc_error)
+  assert mc_error < 0.02  # the comparison is informative
+
+
+def test_soft_value_tends_to_max(x64):
+  q = jax.random.normal(jax.random.key(1), (7, 50), jnp.float64) * 3.0
+  d, k = 2, q.shape[-1]
+  gaps = []
+  for alpha in (1.0, 1e-1, 1e-2, 1e-3):
+    v = losses.soft_value(q, alpha, losses.uniform_box_log_density(d))
+    # alpha [LSE(Q/alpha) + d log 2 - log K] lies in [max + alpha (d log 2 - log K), max + alpha d log 2]
+    lower = q.max(-1) + alpha * (d * math.log(2) - math.log(k))
+    upper = q.max(-1) + alpha * d * math.log(2)
+    assert np.all(v >= lower - 1e-12) and np.all(v <= upper + 1e-12)
+    gaps.append(float(jnp.max(jnp.abs(v - q.max(-1)))))
+  assert gaps[-1] < 1e-2 and gaps == sorted(gaps, reverse=True)
+
+
+def test_soft_value_is_stable_for_large_values():
+  q = jnp.array([[1e4, 1e4 - 1.0, -1e4]], jnp.float32)
+  v = losses.soft_value(q, 0.1)
+  expected = 1e4 + 0.1 * (math.log(1 + math.exp(-10.0)) - math.log(3))
+  assert np.isfinite(v).all() and abs(float(v[0]) - expected) < 1e-2
+
+
+def test_soft_value_per_state_alpha_and_proposal():
+  q = jnp.array([[0.0, 1.0], [2.0, 2.0]])
+  log_q = jnp.array([[0.0, math.log(2.0)], [0.0, 0.0]])
+  v = losses.soft_value(q, jnp.array([1.0, 2.0]), log_q)
+  expected = [math.log((1.0 + math.e / 2.0) / 2.0), 2.0 * (math.log(2 * math.e) - math.log(2))]
+  np.testing.assert_allclose(v, expected, rtol=1e-6)
+
+
+def test_targets_bootstrap_through_truncation_not_termination():
+  rewards = jnp.array([1.0, 1.0, 1.0])
+  next_values = jnp.array([10.0, 10.0, 10.0])
+  terminals = jnp.array([0.0, 1.0, 0.0])  # the third is a time-limit truncation: not terminal
+  y = losses.soft_q_targets(rewards, next_values, terminals, 0.9, reward_scale=2.0)
+  np.testing.assert_allclose(y, [11.0, 2.0, 11.0])
+  np.testing.assert_allclose(losses.ddpg_targets(rewards, next_values, terminals, 0.9),
+                             [10.0, 1.0, 10.0])
+
+
+def test_critic_loss_holds_target_fixed():
+  q = jnp.array([1.0, 2.0])
+  grad_q, grad_y = jax.grad(losses.soft_q_loss, argnums=(0, 1))(q, jnp.array([0.0, 4.0]))
+  np.testing.assert_allclose(grad_q, [0.5, -1.0])
+  np.testing.assert_allclose(grad_y, [0.0, 0.0])
+
+
+def test_amortized_surrogate_gradient_is_direction_times_jacobian(x64):
+  # u = f(w) = w * xi (elementwise); d(-loss)/dw = (1/N) sum phi * xi.
+  xi = jax.random.normal(jax.random.key(2), (3, 4, 2), jnp.float64)
+  phi = jax.random.normal(jax.random.key(3), (3, 4, 2), jnp.float64)
+  grad = jax.grad(lambda w: losses.amortized_svgd_surrogate(w * xi, phi))(jnp.ones(2))
+  np.testing.assert_allclose(-grad, jnp.sum(phi * xi, axis=(0, 1)) / 3.0, rtol=1e-12)
+
+
+def test_ddpg_actor_loss():
+  assert float(losses.ddpg_actor_loss(jnp.array([1.0, 3.0]))) == -2.0

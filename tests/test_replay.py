@@ -1,0 +1,54 @@
+"""softq.replay: ring-buffer wrap-around, flags, shapes, sampling from the filled part only."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from softq import replay
+
+
+def transitions(start, n, obs_size=3, action_size=2):
+  i = jnp.arange(start, start + n, dtype=jnp.float32)
+  return replay.Transition(
+      obs=jnp.tile(i[:, None], (1, obs_size)), action=jnp.tile(-i[:, None], (1, action_size)),
+      reward=i, next_obs=jnp.tile(i[:, None] + 0.5, (1, obs_size)),
+      terminal=(i % 3 == 0).astype(jnp.float32), truncated=(i % 5 == 0).astype(jnp.float32))
+
+
+def test_add_wraps_around_and_keeps_flags():
+  buf = replay.init(5, jax.tree.map(lambda x: x[0], transitions(0, 1)))
+  assert buf.data.obs.shape == (5, 3) and buf.data.action.shape == (5, 2)
+  buf = jax.jit(replay.add)(buf, transitions(0, 3))
+  assert int(buf.size) == 3 and int(buf.position) == 3
+  buf = jax.jit(replay.add)(buf, transitions(3, 4))  # 3..6: 5 and 6 overwrite slots 0 and 1
+  assert int(buf.size) == 5 and int(buf.position) == 2
+  np.testing.assert_array_equal(buf.data.reward, [5, 6, 2, 3, 4])
+  np.testing.assert_array_equal(buf.data.terminal, [0, 1, 0, 1, 0])
+  np.testing.assert_array_equal(buf.data.truncated, [1, 0, 0, 0, 0])
+  np.testing.assert_array_equal(buf.data.next_obs[:, 0], [5.5, 6.5, 2.5, 3.5, 4.5])
+
+
+def test_sample_only_from_filled_part_and_shapes():
+  buf = replay.init(100, jax.tree.map(lambda x: x[0], transitions(0, 1)))
+  buf = replay.add(buf, transitions(10, 7))
+  batch = jax.jit(replay.sample, static_argnums=2)(buf, jax.random.key(0), 256)
+  assert batch.obs.shape == (256, 3) and batch.reward.shape == (256,)
+  assert set(np.asarray(batch.reward).tolist()) == set(range(10, 17))
+  np.testing.assert_array_equal(batch.obs[:, 0], batch.reward)  # rows stay together
+
+
+def test_vmapped_buffers_are_independent():
+  example = jax.tree.map(lambda x: x[0], transitions(0, 1))
+  bufs = jax.vmap(lambda _: replay.init(4, example))(jnp.arange(2))
+  both = jax.tree.map(lambda a, b: jnp.stack([a, b]), transitions(0, 3), transitions(100, 3))
+  bufs = jax.vmap(replay.add)(bufs, both)
+  np.testing.assert_array_equal(bufs.data.reward[:, :3], [[0, 1, 2], [100, 101, 102]])
+
+
+def test_rejects_bad_sizes():
+  example = jax.tree.map(lambda x: x[0], transitions(0, 1))
+  with pytest.raises(ValueError, match="capacity"):
+    replay.init(0, example)
+  with pytest.raises(ValueError, match="capacity 2"):
+    replay.add(replay.init(2, example), transitions(0, 3))
