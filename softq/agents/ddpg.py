@@ -1,7 +1,7 @@
 """DDPG, the deterministic baseline of soft Q-learning (spec §2.9).
 
-Same critic architecture and learning rates as SQL (§2.8); hard Bellman targets through a
-target actor and target critic; a deterministic actor `mu(s)` maximising `Q`. Exploration noise
+Same critic architecture, learning rates and target copies as SQL (§2.8); hard Bellman targets
+through a target actor and target critic; a deterministic actor `mu(s)` maximising `Q`. Exploration noise
 (Ornstein–Uhlenbeck, §2.7) is added by the training loop.
 """
 
@@ -20,15 +20,19 @@ from softq.replay import Transition
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  """DDPG hyperparameters: network sizes and learning rates of §2.8, Polyak targets."""
+  """DDPG hyperparameters: network sizes, learning rates and target copies of §2.8.
+
+  Seed 000 App. D copies the targets every 1000 steps with tau = 1 for both SQL and DDPG (the
+  default); `target_update_period=1` with a small `tau` gives Polyak averaging instead.
+  """
 
   discount: float = 0.99
   hidden_sizes: tuple = (200, 200)
   q_learning_rate: float = 1e-3
   actor_learning_rate: float = 1e-4
   batch_size: int = 64
-  tau: float = 0.01
-  target_update_period: int = 1
+  tau: float = 1.0
+  target_update_period: int = 1000
 
   def __post_init__(self):
     common.check_positive(self, "q_learning_rate", "actor_learning_rate", "batch_size",
