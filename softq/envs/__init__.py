@@ -1,20 +1,50 @@
-"""Environments behind one interface (Brax `Env`/`State`); actions are always in `[-1, 1]^d`."""
+"""Environments behind one interface (Brax `Env`/`State`); actions are always in `[-1, 1]^d`.
+
+`make(name, backend=...)` gives the project's own pure-JAX tasks (backend `jax`) and Brax's
+locomotion tasks (backends `generalized`, `positional`, `spring`, `mjx`; see `physics.TASKS`),
+each wrapped in `EpisodeLimit`, which marks time limits as truncation, separately from
+termination, and keeps the real final observation.
+"""
 
 from brax.envs.base import Env
 
-from softq.envs import multigoal
+from softq.envs import asymmetric_multigoal, multigoal
 from softq.envs.wrappers import EpisodeLimit
 
 _ENVS = {
     "multigoal": (multigoal.MultiGoal, multigoal.HORIZON),
+    "asymmetric_multigoal": (asymmetric_multigoal.AsymmetricMultiGoal,
+                             asymmetric_multigoal.HORIZON),
+    "asymmetric_multigoal_obstacle": (asymmetric_multigoal.with_obstacle,
+                                      asymmetric_multigoal.HORIZON),
 }
 
-NAMES = tuple(_ENVS)
+BRAX_NAMES = ("ant", "halfcheetah", "hopper", "humanoid", "walker2d", "swimmer", "reacher",
+              "inverted_pendulum")
+NAMES = tuple(_ENVS) + BRAX_NAMES
 
 
-def make(name: str, episode_length: int | None = None) -> Env:
-  """An `EpisodeLimit`-wrapped environment by name (default episode length from the spec)."""
-  if name not in _ENVS:
+def make(name: str, episode_length: int | None = None, backend: str | None = None) -> Env:
+  """An `EpisodeLimit`-wrapped environment by name.
+
+  Args:
+    name: one of `NAMES`.
+    episode_length: steps before truncation (default: the spec's horizon, 1000 for Brax tasks).
+    backend: physics backend; `None` picks the default (`jax` for the project's own tasks,
+      `spring` for Brax tasks, `generalized` for swimmer).
+  Raises:
+    ValueError: unknown name or backend, listing the accepted ones.
+  """
+  if name in _ENVS:
+    if backend not in (None, "jax"):
+      raise ValueError(f"unknown backend {backend!r} for {name}; accepted: jax")
+    cls, horizon = _ENVS[name]
+    env = cls()
+  elif name in BRAX_NAMES:
+    from softq.envs import physics  # Brax's environment registry loads MuJoCo: import on use
+    env, horizon = physics.make_brax(name, backend)
+  else:
     raise ValueError(f"unknown environment {name!r}; accepted: {', '.join(NAMES)}")
-  cls, horizon = _ENVS[name]
-  return EpisodeLimit(cls(), episode_length or horizon)
+  if episode_length is not None and episode_length < 1:
+    raise ValueError(f"episode_length must be >= 1, got {episode_length}")
+  return EpisodeLimit(env, episode_length or horizon)
