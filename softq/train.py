@@ -8,6 +8,7 @@ interface (`Config` with `batch_size`, `init`, `update`, `act`) plugs in.
 
 import dataclasses
 import math
+import os
 from typing import Any, Callable
 
 import flax
@@ -214,16 +215,24 @@ def params_sha256(params) -> list[str]:
 
 
 def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array,
-        on_chunk: Callable | None = None):
-  """Runs `loop.total_steps` per seed in chunks; returns `(carry, last_evaluation)`.
+        on_chunk: Callable | None = None, carry: Carry | None = None,
+        checkpointer=None):
+  """Runs up to `loop.total_steps` per seed in chunks; returns `(carry, last_evaluation)`.
 
-  After each chunk the host evaluates the policy and calls
-  `on_chunk(steps_done, metrics, evaluation)` with numpy arrays (per seed). A non-finite loss
-  stops the run with a `FloatingPointError` naming the step, the metric and the seed.
+  `carry` (e.g. restored from a checkpoint) continues a run from its `step`; otherwise the run
+  starts from `program.init(keys)`. After each chunk the host evaluates the policy, calls
+  `on_chunk(steps_done, metrics, evaluation)` with numpy arrays (per seed) and, when given,
+  `checkpointer.save(steps_done, carry, final)` (see `softq.checkpoint.Checkpointer`).
+  A non-finite loss or parameter stops the run with a `FloatingPointError` naming the step, the
+  metric and the seed before anything of that chunk is saved, so the last checkpoint is good.
   """
-  carry = program.init(keys)
+  if carry is None:
+    carry = program.init(keys)
+  per_iteration = loop.num_envs * loop.update_every
+  first = int(carry.step) * per_iteration // loop.chunk_steps
   evaluation = None
-  for index in range(loop.total_steps // loop.chunk_steps):
+  num_chunks = loop.total_steps // loop.chunk_steps
+  for index in range(first, num_chunks):
     carry, metrics = program.chunk(carry)
     evaluation = program.evaluate(carry.seeds.agent.params, jax.random.fold_in(eval_key, index))
     metrics = {k: np.asarray(v) for k, v in metrics.items()}
@@ -234,6 +243,151 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
         if name != "train_return" and bad.size:
           raise FloatingPointError(
               f"non-finite {name} = {values[bad[0]]} at step {steps_done} in seed {bad[0]}")
+    check_finite_params(carry.seeds.agent.params, steps_done)
     if on_chunk is not None:
       on_chunk(steps_done, metrics, jax.tree.map(np.asarray, evaluation))
+    if checkpointer is not None:
+      checkpointer.save(steps_done, carry, final=index == num_chunks - 1)
   return carry, evaluation
+
+
+def check_finite_params(params, steps_done: int) -> None:
+  """Raises `FloatingPointError` naming the step, the parameter and the seed of a NaN/inf.
+
+  `params` leaves are `[S, ...]`.
+  """
+  finite = jax.tree.map(lambda x: np.asarray(jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), 1)),
+                        params)
+  for path, ok in jax.tree_util.tree_leaves_with_path(finite):
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+      raise FloatingPointError(f"non-finite parameter {jax.tree_util.keystr(path)} at step "
+                               f"{steps_done} in seed {bad[0]}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+  """What `train` returns: the final carry (leaves `[R, ...]`), the last evaluation, and one
+  dict per run (`seed` index and swept values), in run order `r = sweep_index * S + seed`."""
+
+  carry: Carry
+  evaluation: Any
+  runs: list
+
+
+def sweepable(agent, config, obs_size: int, action_size: int) -> tuple[str, ...]:
+  """Scalar float fields of the agent's `TrainState` (e.g. SQL's `alpha`) a sweep can set."""
+  state = jax.eval_shape(lambda k: agent.init(config, k, obs_size, action_size),
+                         jax.random.key(0))
+  return tuple(f.name for f in dataclasses.fields(state) if f.name != "step"
+               and isinstance(getattr(state, f.name), jax.ShapeDtypeStruct)
+               and getattr(state, f.name).shape == ()
+               and jnp.issubdtype(getattr(state, f.name).dtype, jnp.floating))
+
+
+def replay_bytes(env, loop: LoopConfig, num_runs: int) -> tuple[int, int]:
+  """Replay memory `(per run, total)` in bytes for `num_runs` runs of `loop` on `env`."""
+  per_run = replay.num_bytes(min(loop.replay_capacity, loop.total_steps), env.observation_size,
+                             env.action_size)
+  return per_run, per_run * num_runs
+
+
+def check_memory(env, loop: LoopConfig, num_runs: int, devices=None) -> str:
+  """Returns a line with the replay memory per run and in total; raises `ValueError` when the
+  buffers alone exceed the memory of the devices they are sharded over (host RAM on CPU)."""
+  devices = devices or jax.devices()
+  per_run, total = replay_bytes(env, loop, num_runs)
+  n = _shard_count(num_runs, len(devices))
+  stats = devices[0].memory_stats() or {}
+  limit = stats.get("bytes_limit") or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  capacity = limit * (n if stats.get("bytes_limit") else 1)
+  line = (f"replay buffers: {per_run / 2**20:.1f} MiB per run, {total / 2**20:.1f} MiB for "
+          f"{num_runs} runs on {n} {devices[0].platform} device(s) "
+          f"({capacity / 2**20:.0f} MiB available)")
+  if total > capacity:
+    raise ValueError(f"{line}: does not fit; lower the replay capacity, seeds or sweep size")
+  return line
+
+
+def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict | None = None,
+          eval_key: jax.Array | None = None, on_chunk: Callable | None = None,
+          checkpointer=None, restore: Callable | None = None, devices=None,
+          program: Program | None = None) -> Result:
+  """Trains every seed and sweep member of `agent` on `env` in one compiled program.
+
+  Args:
+    agent: a `softq.agents` module; `config` its `Config`.
+    env: an `EpisodeLimit`-wrapped environment (`softq.envs.make`).
+    keys: `[S]` PRNG keys, one per seed.
+    loop: budget and data collection.
+    sweep: `{field: [V] values}` for fields in `sweepable(...)`; every field lists `V` values
+      (zipped) and each is run with every seed: `R = V * S` runs.
+    eval_key: key of the evaluation rollouts (default: derived from `keys[0]`).
+    on_chunk: `on_chunk(steps_done, metrics, evaluation)`, numpy leaves `[R, ...]`.
+    checkpointer: a `softq.checkpoint.Checkpointer` (or `None`).
+    restore: `restore(like) -> Carry` continues a saved run instead of starting one, e.g.
+      `functools.partial(checkpoint.restore, directory, step)`; `like` holds the carry's
+      shapes, dtypes and shardings.
+    devices: devices to shard the run axis over (default `jax.devices()`); the first `n` are
+      used, `n` the largest count dividing `R`. Results equal the one-device run.
+    program: a `build(agent, config, env, loop)` to reuse (skips recompiling).
+  Returns:
+    a `Result`.
+  """
+  sweep = dict(sweep or {})
+  values = sweep_values(agent, config, env, sweep)
+  num_seeds = keys.shape[0]
+  runs = [{"seed": s, **{f: float(v[i]) for f, v in values.items()}}
+          for i in range(max((len(v) for v in values.values()), default=1))
+          for s in range(num_seeds)]
+  run_keys = jnp.tile(keys, len(runs) // num_seeds)
+  program = program or build(agent, config, env, loop)
+  sharding = run_sharding(len(runs), devices)
+  abstract = jax.eval_shape(program.init, run_keys)
+  like = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                      abstract, sharding(abstract))
+  if restore is not None:
+    carry = restore(like)
+  else:
+    carry = program.init(run_keys)
+    if values:
+      repeat = lambda v: jnp.repeat(jnp.asarray(v, jnp.float32), num_seeds)
+      agent_state = carry.seeds.agent.replace(**{f: repeat(v) for f, v in values.items()})
+      carry = carry.replace(seeds=carry.seeds.replace(agent=agent_state))
+    carry = jax.device_put(carry, sharding(carry))
+  if eval_key is None:
+    eval_key = jax.random.fold_in(keys[0], 1)
+  carry, evaluation = run(program, loop, run_keys, eval_key, on_chunk, carry, checkpointer)
+  return Result(carry=carry, evaluation=evaluation, runs=runs)
+
+
+def run_sharding(num_runs: int, devices=None) -> Callable:
+  """`sharding(tree)`: `NamedSharding`s that split a carry's leading run axis `[R]` over a
+  one-axis device `Mesh` ("runs") and replicate its scalars (the shared step count)."""
+  devices = list(devices or jax.devices())
+  n = _shard_count(num_runs, len(devices))
+  mesh = jax.sharding.Mesh(np.array(devices[:n]), ("runs",))
+  split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
+  whole = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  return lambda tree: jax.tree.map(lambda x: split if x.ndim else whole, tree)
+
+
+def _shard_count(num_runs: int, num_devices: int) -> int:
+  return max(n for n in range(1, num_devices + 1) if num_runs % n == 0)
+
+
+def sweep_values(agent, config, env, sweep: dict) -> dict:
+  """Validates a sweep: known fields, equal non-zero lengths; returns `{field: tuple}`."""
+  if not sweep:
+    return {}
+  allowed = sweepable(agent, config, env.observation_size, env.action_size)
+  for field, vals in sweep.items():
+    if field not in allowed:
+      raise ValueError(f"cannot sweep {field!r} for this agent; sweepable: "
+                       f"{', '.join(allowed) or 'none'}")
+    if not len(vals):
+      raise ValueError(f"sweep {field} needs at least one value")
+  lengths = {len(v) for v in sweep.values()}
+  if len(lengths) > 1:
+    raise ValueError(f"swept fields need the same number of values, got {sorted(lengths)}")
+  return {f: tuple(float(x) for x in v) for f, v in sweep.items()}

@@ -1,0 +1,130 @@
+"""Checkpoint and resume of a whole training run with orbax (the entire `train.Carry`).
+
+A checkpoint holds everything a run carries between chunks: parameters, target parameters,
+optimizer states, α, replay buffers, environment states, PRNG keys and step counters, plus a
+JSON description of the run (algorithm, environment, configs, sweep) that a resume must match.
+Orbax writes each checkpoint into a temporary directory and renames it when complete, so a
+process killed during a save leaves the previous checkpoint as the latest one; only the last
+`keep` checkpoints are kept. Restoring the same carry into the same compiled program continues
+the run bit for bit (on CPU).
+"""
+
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+
+class CheckpointError(ValueError):
+  """A missing, unreadable or mismatched checkpoint (one readable line)."""
+
+
+class Checkpointer:
+  """Saves the carry every `every` environment steps (per seed) into `directory`.
+
+  Usage: `ckpt = Checkpointer(dir, every, description)`, `ckpt.save(steps_done, carry)` after
+  each chunk (it saves when `steps_done % every == 0` or `final`), `ckpt.close()`.
+  """
+
+  def __init__(self, directory: str, every: int, description: dict, keep: int = 3):
+    if every < 1 or keep < 1:
+      raise ValueError(f"checkpoint every and keep must be >= 1, got {every}, {keep}")
+    self.every = every
+    self.description = description
+    options = ocp.CheckpointManagerOptions(
+        preservation_policy=ocp.checkpoint_managers.LatestN(keep),
+        enable_async_checkpointing=False)
+    self._manager = ocp.CheckpointManager(os.path.abspath(directory), options=options)
+
+  def save(self, steps_done: int, carry, final: bool = False) -> bool:
+    """Writes `carry` as step `steps_done` if due; returns whether it saved."""
+    if steps_done % self.every and not final:
+      return False
+    if steps_done in self._manager.all_steps():
+      return False
+    self._manager.save(steps_done, args=ocp.args.Composite(
+        carry=ocp.args.StandardSave(_to_saveable(carry)),
+        description=ocp.args.JsonSave(self.description)), force=True)
+    self._manager.wait_until_finished()
+    return True
+
+  def close(self) -> None:
+    self._manager.close()
+
+
+def latest(directory: str, description: dict) -> int:
+  """The latest complete checkpoint's step in `directory`, after checking its description.
+
+  Reads only; raises `CheckpointError` if there is none, it cannot be read, or its description
+  differs from `description` (the differing fields are named).
+  """
+  if not os.path.isdir(directory):
+    raise CheckpointError(f"no checkpoint directory {directory!r}")
+  steps = [int(name) for name in os.listdir(directory) if name.isdigit()
+           and os.path.isdir(os.path.join(directory, name))]
+  if not steps:
+    raise CheckpointError(f"no complete checkpoint in {directory!r}")
+  step = max(steps)
+  path = os.path.join(directory, str(step), "description", "metadata")
+  try:
+    import json
+    with open(path) as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    raise CheckpointError(f"checkpoint {directory}/{step} is corrupt: cannot read its "
+                          f"description ({e})") from None
+  differing = sorted(k for k in set(saved) | set(description) if saved.get(k) != description.get(k))
+  if differing:
+    field = differing[0]
+    raise CheckpointError(
+        f"checkpoint {directory}/{step} does not match this run: {field} is "
+        f"{saved.get(field)!r} there, {description.get(field)!r} here"
+        + (f" (also differ: {', '.join(differing[1:])})" if differing[1:] else ""))
+  return step
+
+
+def restore(directory: str, step: int, like):
+  """The carry saved at `step`, shaped and placed like `like` (arrays or `ShapeDtypeStruct`s).
+
+  Raises `CheckpointError` when the saved arrays are unreadable or their shapes differ.
+  """
+  abstract = jax.tree.map(_abstract, _to_saveable(like))
+  options = ocp.CheckpointManagerOptions(read_only=True, create=False)
+  manager = ocp.CheckpointManager(os.path.abspath(directory), options=options)
+  try:
+    restored = manager.restore(step, args=ocp.args.Composite(
+        carry=ocp.args.StandardRestore(abstract)))
+  except Exception as e:  # orbax/tensorstore raise many types for damaged files
+    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise CheckpointError(f"checkpoint {directory}/{step} cannot be restored: {message}") from None
+  finally:
+    manager.close()
+  carry = restored["carry"]
+  for saved, wanted in zip(jax.tree.leaves(carry), jax.tree.leaves(abstract)):
+    if saved.shape != wanted.shape or saved.dtype != wanted.dtype:
+      raise CheckpointError(f"checkpoint {directory}/{step} has an array {saved.shape} "
+                            f"{saved.dtype} where this run has {wanted.shape} {wanted.dtype}")
+  return _from_saveable(carry, like)
+
+
+def _is_key(x) -> bool:
+  return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _to_saveable(tree):
+  """Typed PRNG keys -> their raw `uint32` data (what orbax can store)."""
+  return jax.tree.map(
+      lambda x: (jax.eval_shape(jax.random.key_data, x) if isinstance(x, jax.ShapeDtypeStruct)
+                 else jax.random.key_data(x)) if _is_key(x) else x, tree)
+
+
+def _from_saveable(tree, like):
+  return jax.tree.map(lambda x, ref: jax.random.wrap_key_data(x) if _is_key(ref) else x,
+                      tree, like)
+
+
+def _abstract(x):
+  sharding = getattr(x, "sharding", None)
+  if sharding is None:
+    sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
