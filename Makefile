@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m experiments.multigoal --algo sql --seeds 2 --out runs/demo/sql --steps 12000 --warmup 1000
-	$(PY) -m experiments.multigoal --algo ddpg --seeds 2 --out runs/demo/ddpg --steps 12000 --warmup 1000
+	$(PY) -m experiments.multigoal --algo sql --seeds 2 --out runs/demo/sql --steps 10000 --warmup 1000 --particles 32
+	$(PY) -m experiments.multigoal --algo ddpg --seeds 2 --out runs/demo/ddpg --steps 10000 --warmup 1000
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -28,6 +28,8 @@ flags.DEFINE_float("alpha", 10.0, "SQL temperature (paper: 10 on this task).")
 flags.DEFINE_integer("particles", 100, "SQL kernel particles per state (paper: 100).")
 flags.DEFINE_integer("value_particles", 50, "SQL proposal samples for the soft value (K_V).")
 flags.DEFINE_integer("batch", 64, "Minibatch size.")
+flags.DEFINE_float("discount", 0.99, "Discount factor.")
+flags.DEFINE_integer("target_update_period", 1000, "Steps between hard target copies.")
 flags.DEFINE_integer("hidden", 100, "Width of the two hidden layers (paper: 100 on this task).")
 flags.DEFINE_integer("eval_paths", 50, "Evaluation paths per seed (figure and goal counts).")
 flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
@@ -49,9 +51,12 @@ def main(argv):
   if FLAGS.algo == "sql":
     config = cli.config_or_fail(
         agent.Config, alpha=FLAGS.alpha, hidden_sizes=hidden, batch_size=FLAGS.batch,
-        kernel_particles=FLAGS.particles, value_particles=FLAGS.value_particles)
+        kernel_particles=FLAGS.particles, value_particles=FLAGS.value_particles,
+        discount=FLAGS.discount, target_update_period=FLAGS.target_update_period)
   else:
-    config = cli.config_or_fail(agent.Config, hidden_sizes=hidden, batch_size=FLAGS.batch)
+    config = cli.config_or_fail(agent.Config, hidden_sizes=hidden, batch_size=FLAGS.batch,
+                                discount=FLAGS.discount,
+                                target_update_period=FLAGS.target_update_period)
   loop = cli.config_or_fail(train.LoopConfig, total_steps=FLAGS.steps, chunk_steps=FLAGS.chunk,
                             warmup_steps=FLAGS.warmup, eval_episodes=FLAGS.eval_paths)
   out = cli.writable_dir(FLAGS.out)
