@@ -1,4 +1,4 @@
-"""MaxEnt IRL inference (spec §5.2): brute-force path enumeration, D = ∇_r log Z, stability, errors."""
+"""MaxEnt IRL inference (§5.2): brute-force enumeration, D = ∇_r log Z, stability, errors."""
 
 import math
 

@@ -57,12 +57,17 @@ action_path_log_prob = jax.jit(action_path_log_prob_core, static_argnames="horiz
 def fit_action_based(graph, trips, steps: int, learning_rate: float, horizon: int, l2=0.0):
   """Maximum-likelihood θ of the action-based model from padded trips `[T, L]` (Adam).
 
+  Trips sharing a destination share one policy computation.
+
   Returns:
     `(theta [K + Ke], mean_log_likelihood_trace [steps])`.
   """
-  arrays = _graph_arrays(graph)
-  return _fit_action(arrays, jnp.asarray(trips), jnp.zeros(graph.num_features), steps,
-                     learning_rate, horizon, l2)
+  trips = jnp.asarray(trips)
+  ends = jax.vmap(paths.path_end)(trips)
+  destinations, which = jnp.unique(ends, return_inverse=True)
+  edges = jax.vmap(lambda p: paths.path_transitions(graph.src, graph.dst, p))(trips)
+  return _fit_action(_graph_arrays(graph), destinations, which.reshape(-1), edges,
+                     jnp.zeros(graph.num_features), steps, learning_rate, horizon, l2)
 
 
 def fit_max_margin(graph, trips, steps: int, learning_rate: float, horizon: int, l2=0.01,
@@ -90,13 +95,17 @@ def _rewards(state_features, edge_features, theta):
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "horizon"))
-def _fit_action(arrays, trips, theta0, steps, learning_rate, horizon, l2):
+def _fit_action(arrays, destinations, which, edges, theta0, steps, learning_rate, horizon, l2):
   src, dst, state_features, edge_features = arrays
+  time = jnp.minimum(jnp.arange(edges.shape[1]), horizon - 1)
 
   def mean_log_likelihood(theta):
     reward, edge_reward = _rewards(state_features, edge_features, theta)
-    one = lambda path: action_path_log_prob_core(src, dst, reward, edge_reward, path, horizon)
-    return jnp.mean(jax.lax.map(one, trips, batch_size=64))
+    policy = jax.lax.map(
+        lambda d: action_log_policy_core(src, dst, reward, edge_reward, d, horizon),
+        destinations, batch_size=16)  # [U, N, E]
+    terms = policy[which[:, None], time[None, :], jnp.maximum(edges, 0)]
+    return jnp.sum(jnp.where(edges >= 0, terms, 0.0)) / edges.shape[0]
 
   loss = lambda theta: -mean_log_likelihood(theta) + 0.5 * l2 * jnp.sum(theta ** 2)
   return _adam(jax.value_and_grad(loss), theta0, steps, learning_rate, sign=-1.0)

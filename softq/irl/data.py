@@ -94,15 +94,17 @@ def load_sumo(name: str) -> graph_lib.RoadGraph:
 
 
 def synthesize_trips(graph, theta, num_trips: int, horizon: int, noise: float, seed: int,
-                     min_hops: int = 5):
+                     min_hops: int = 5, destinations=None):
   """Noisy MaxEnt demonstrations: `num_trips` padded paths `[T, horizon + 1]` (§5.6).
 
-  Origins and destinations are uniform over pairs at least `min_hops` transitions apart (and
-  reachable within `horizon`); each trip's driver uses `θ ⊙ (1 + noise ε)`, `ε ~ N(0, I)`.
+  Destinations are uniform over states (or drawn from `destinations = (candidates [C],
+  probabilities [C])`); origins are uniform over the states between `min_hops` and
+  `horizon // 2` transitions away from them. Each trip's driver uses `θ ⊙ (1 + noise ε)`,
+  `ε ~ N(0, I)`.
   """
   rng = np.random.default_rng(seed)
   src, dst = jnp.asarray(graph.src), jnp.asarray(graph.dst)
-  origins, destinations = _od_pairs(graph, num_trips, horizon, min_hops, rng)
+  origins, destinations = _od_pairs(graph, num_trips, horizon, min_hops, rng, destinations)
   thetas = theta[None] * (1.0 + noise * rng.standard_normal((num_trips, theta.shape[0])))
   keys = jax.random.split(jax.random.PRNGKey(seed), num_trips)
   return np.asarray(_sample_noisy(keys, src, dst, jnp.asarray(graph.state_features),
@@ -131,13 +133,16 @@ _sample_noisy = jax.jit(jax.vmap(_sample_one, in_axes=(0, None, None, None, None
                         static_argnames="horizon")
 
 
-def _od_pairs(graph, num_trips, horizon, min_hops, rng):
-  """Random origin / destination pairs with hop distance in `[min_hops, horizon]`."""
+def _od_pairs(graph, num_trips, horizon, min_hops, rng, choices):
+  """Random origin / destination pairs with hop distance in `[min_hops, horizon // 2]`."""
   adjacency = scipy.sparse.csr_matrix(
       (np.ones(graph.src.shape[0]), (graph.src, graph.dst)), shape=(graph.num_states,) * 2)
   origins, destinations = [], []
   while len(origins) < num_trips:
-    destination = int(rng.integers(graph.num_states))
+    if choices is None:
+      destination = int(rng.integers(graph.num_states))
+    else:
+      destination = int(rng.choice(choices[0], p=choices[1]))
     # Hop distance o -> destination, by a breadth-first search on the reversed graph.
     hops = scipy.sparse.csgraph.shortest_path(adjacency.T, unweighted=True, indices=destination,
                                               directed=True)

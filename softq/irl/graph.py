@@ -1,4 +1,4 @@
-"""Road graphs as edge lists with Ziebart-style features, and a synthetic grid city (spec §5.1, §5.6).
+"""Road graphs as edge lists with Ziebart-style features; a synthetic grid city (§5.1, §5.6).
 
 States are directed road segments, transitions are allowed moves from one segment to the next.
 State features (per segment): travel time, length per road class, multi-lane, a constant;

@@ -185,7 +185,7 @@ def policy_core(src, dst, state_reward, edge_reward, history, destination):
 
 
 def forward_core(src, dst, state_reward, edge_reward, history, destination, start):
-  """Forward pass with §5.2's corrected indices: `D_{s',t+1} = sum_{e: dst_e = s'} D_{src_e,t} P_t(e)`.
+  """Forward pass, §5.2 corrected indices: `D_{s',t+1} = sum_{e: dst_e=s'} D_{src_e,t} P_t(e)`.
 
   Linear in `start`, so one call serves every trip that shares a destination.
 
@@ -234,6 +234,7 @@ def transition_index(src, dst, a, b):
   Returns:
     int array of the shape of `a`.
   """
+  src, dst = jnp.asarray(src), jnp.asarray(dst)
   order = jnp.lexsort((dst, src))
   sorted_src, sorted_dst = src[order], dst[order]
   start = jnp.searchsorted(sorted_src, a, side="left")
