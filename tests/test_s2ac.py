@@ -1,0 +1,144 @@
+"""Tests of the S2AC and SAC agents (§3.4–§3.8) and the asymmetric multi-goal task (§4.2)."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from softq import envs, train
+from softq.agents import s2ac, sac
+from softq.envs import asymmetric_multigoal as amg
+from softq.replay import Transition
+
+OBS, ACT, B = 3, 2, 5
+TINY = dict(critic_hidden=(8, 8), actor_hidden=(8, 8))
+
+
+def _batch(key):
+  ks = jax.random.split(key, 4)
+  return Transition(
+      obs=jax.random.normal(ks[0], (B, OBS)), action=jnp.tanh(jax.random.normal(ks[1], (B, ACT))),
+      reward=jax.random.normal(ks[2], (B,)), next_obs=jax.random.normal(ks[3], (B, OBS)),
+      terminal=jnp.array([0.0, 1.0, 0.0, 0.0, 1.0]), truncated=jnp.zeros(B))
+
+
+@jax.jit
+def _sac_losses(critic, target, actor, batch, noise, noise_next):
+  config = sac.Config(**TINY)
+  c = sac.critic_loss(config, critic, target, actor, 0.7, batch, noise_next)
+  a = sac.actor_loss(config, actor, critic, 0.7, batch.obs, noise)[0]
+  return c, a
+
+
+@jax.jit
+def _s2ac_losses(critic, target, actor, batch, noise, noise_next):
+  config = s2ac.Config(num_steps=0, truncation=jnp.inf, num_particles=1, **TINY)
+  c = s2ac.critic_loss(config, critic, target, actor, 0.7, batch, noise_next)
+  a = s2ac.actor_loss(config, actor, critic, 0.7, batch.obs, noise)[0]
+  return c, a
+
+
+def test_s2ac_with_zero_steps_and_no_truncation_is_sac_at_agent_level(x64):
+  state = sac.init(sac.Config(**TINY), jax.random.PRNGKey(0), OBS, ACT)
+  critic, actor = state.params.critic, state.params.actor
+  target = jax.tree.map(lambda x: 0.8 * x, critic)
+  # The S2AC initial-distribution net is SAC's actor net: same parameter tree.
+  s2ac_state = s2ac.init(s2ac.Config(**TINY), jax.random.PRNGKey(0), OBS, ACT)
+  assert jax.tree.structure(s2ac_state.params.actor) == jax.tree.structure(actor)
+  batch = _batch(jax.random.PRNGKey(1))
+  noise, noise_next = jax.random.normal(jax.random.PRNGKey(2), (2, B, ACT))
+  args = (critic, target, actor, batch)
+  s2ac_out = _s2ac_losses(*args, noise[:, None], noise_next[:, None])
+  sac_out = _sac_losses(*args, noise, noise_next)
+  np.testing.assert_allclose(s2ac_out, sac_out, rtol=1e-13)
+  for index, argnum in ((0, 0), (1, 2)):  # critic loss w.r.t. critics, actor loss w.r.t. actor
+    grad = lambda fn, n: jax.grad(lambda p: fn(*args[:argnum], p, *args[argnum + 1:], *n)[index])(
+        args[argnum])
+    g_s2ac = grad(_s2ac_losses, (noise[:, None], noise_next[:, None]))
+    g_sac = grad(_sac_losses, (noise, noise_next))
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-13),
+                 g_s2ac, g_sac)
+
+
+@pytest.mark.parametrize("module,field,value", [
+    (s2ac, "variant", "phi_psi"), (s2ac, "alpha", 0.0), (s2ac, "num_steps", -1),
+    (s2ac, "num_particles", 1), (s2ac, "step_size", -0.1), (s2ac, "truncation", 0.0),
+    (s2ac, "bandwidth", "silverman"), (s2ac, "eval_selection", "mean"), (s2ac, "tau", 1.5),
+    (s2ac, "actor_hidden", (0, 4)), (s2ac, "discount", 1.2), (sac, "eval_mode", "softmax"),
+    (sac, "alpha", -1.0), (sac, "critic_hidden", ()), (sac, "batch_size", 0),
+])
+def test_configs_reject_bad_values_naming_the_field(module, field, value):
+  with pytest.raises(ValueError, match=f"^{field} must be"):
+    module.Config(**{field: value})
+
+
+def test_one_particle_is_enough_only_without_svgd_steps():
+  assert s2ac.Config(num_steps=0, num_particles=1).num_particles == 1
+  with pytest.raises(ValueError, match="num_particles"):
+    s2ac.Config(num_steps=1, num_particles=1)
+
+
+def test_selection_modes_pick_the_right_particle():
+  config = s2ac.Config(**TINY, num_particles=6, num_steps=1)
+  params = s2ac.init(config, jax.random.PRNGKey(0), OBS, ACT).params
+  obs = jax.random.normal(jax.random.PRNGKey(1), (4, OBS))
+  particles = jnp.tanh(jax.random.normal(jax.random.PRNGKey(2), (4, 6, ACT)))
+  q = s2ac.q_values(config, params, jnp.broadcast_to(obs[:, None], (4, 6, OBS)), particles)
+  best = particles[jnp.arange(4), jnp.argmax(q, axis=-1)]
+  key = jax.random.PRNGKey(3)
+  np.testing.assert_array_equal(s2ac.select(config, params, obs, particles, key, "max"), best)
+  # softmax at a vanishing temperature is the argmax; at any temperature it returns a particle.
+  cold = params.replace(alpha=jnp.asarray(1e-6))
+  np.testing.assert_array_equal(s2ac.select(config, cold, obs, particles, key, "softmax"), best)
+  for mode in ("random", "softmax"):
+    chosen = s2ac.select(config, params, obs, particles, key, mode)
+    assert jnp.all(jnp.any(jnp.all(chosen[:, None] == particles, axis=-1), axis=-1))
+  for variant in s2ac.VARIANTS:
+    cfg = dataclasses.replace(config, variant=variant)
+    p = s2ac.init(cfg, jax.random.PRNGKey(0), OBS, ACT).params
+    for mode in s2ac.MODES:
+      action = s2ac.act(cfg, p, obs, key, mode)
+      assert action.shape == (4, ACT) and jnp.all(jnp.abs(action) <= 1.0)
+
+
+def test_asymmetric_multigoal_dynamics_reward_and_obstacle():
+  env = amg.AsymmetricMultiGoal()
+  state = env.reset(jax.random.PRNGKey(0))
+  state = env.step(state, jnp.array([0.5, 2.0]))  # clipped to (0.5, 1)
+  np.testing.assert_allclose(state.obs, [0.5, 1.0])
+  np.testing.assert_allclose(state.reward, -(30 * 1.25 + 4.5**2 + 1.0), rtol=1e-6)
+  assert state.done == 0 and state.info["goal"] == -1
+  near = state.replace(obs=jnp.array([-3.8, 2.5]))
+  done = env.step(near, jnp.array([-0.1, 0.3]))
+  assert done.done == 1 and done.info["goal"] == 1
+  np.testing.assert_allclose(done.reward, -(30 * 0.1 + 0.1**2 + 0.2**2) + 10.0, rtol=1e-5)
+  # The obstacle (-2, 0)-(0, 2) blocks a step across it and only such steps.
+  blocked = amg.with_obstacle()
+  at = state.replace(obs=jnp.array([-0.5, 0.5]))
+  across = blocked.step(at, jnp.array([-1.0, 1.0]))
+  np.testing.assert_allclose(across.obs, [-0.5, 0.5])
+  assert across.info["obstacle_hit"] == 1
+  along = blocked.step(at, jnp.array([1.0, -1.0]))
+  np.testing.assert_allclose(along.obs, [0.5, -0.5])
+  assert along.info["obstacle_hit"] == 0
+  assert not amg.crosses(jnp.array([-3.0, 0.0]), jnp.array([-3.0, 2.0]),
+                         *map(jnp.asarray, amg.OBSTACLE))
+  assert envs.make("asymmetric_multigoal_obstacle").limit == amg.HORIZON
+
+
+@pytest.mark.slow
+def test_short_s2ac_run_reaches_at_least_two_goals():
+  config = s2ac.Config(critic_hidden=(32, 32), actor_hidden=(32, 32), batch_size=64,
+                       alpha=1.0, num_steps=5, eval_selection="random")
+  loop = train.LoopConfig(total_steps=3000, chunk_steps=3000, warmup_steps=1000,
+                          warmup_actions="uniform", exploration="none", update_every=50,
+                          updates_per_round=50, eval_episodes=30)
+  program = train.build(s2ac, config, envs.make("asymmetric_multigoal"), loop)
+  carry, evaluation = train.run(program, loop, jax.random.split(jax.random.PRNGKey(0), 2),
+                                jax.random.PRNGKey(1))
+  final = evaluation["paths"][:, :, -1]  # [S, E, 2]
+  reached = amg.goal_distances(final) < amg.GOAL_RADIUS  # [S, E, 3]
+  goals_per_seed = jnp.sum(jnp.any(reached, axis=1), axis=-1)
+  assert jnp.all(goals_per_seed >= 2), goals_per_seed
