@@ -3,6 +3,6 @@
 `AGENTS` maps the command-line names to the modules.
 """
 
-from softq.agents import ddpg, sql
+from softq.agents import ddpg, s2ac, sac, sql
 
-AGENTS = {"sql": sql, "ddpg": ddpg}
+AGENTS = {"sql": sql, "ddpg": ddpg, "sac": sac, "s2ac": s2ac}
