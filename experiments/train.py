@@ -41,7 +41,7 @@ flags.DEFINE_integer("warmup", 1000, "Transitions collected before the first upd
 flags.DEFINE_integer("chunk", 1000, "Steps between evaluations, logs and checkpoints.")
 flags.DEFINE_integer("num_envs", 1, "Parallel environments per run.")
 flags.DEFINE_integer("batch", 256, "Minibatch size.")
-flags.DEFINE_integer("hidden", 256, "Width of the two hidden layers.")
+flags.DEFINE_integer("hidden", 256, "Width of the two hidden layers of every network.")
 flags.DEFINE_integer("replay", 1_000_000, "Replay capacity per run (capped at --steps).")
 flags.DEFINE_integer("eval_episodes", 5, "Evaluation episodes per run and chunk.")
 flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
@@ -83,8 +83,7 @@ def main(argv):
     env = envs.make(FLAGS.env, FLAGS.episode_length, backend=FLAGS.backend)
   except ValueError as e:
     cli.fail(str(e))
-  config = cli.config_or_fail(agent.Config, hidden_sizes=(FLAGS.hidden, FLAGS.hidden),
-                              batch_size=FLAGS.batch)
+  config = cli.config_or_fail(agent.Config, **config_fields(agent))
   loop = cli.config_or_fail(
       train.LoopConfig, total_steps=FLAGS.steps, chunk_steps=FLAGS.chunk,
       warmup_steps=FLAGS.warmup, num_envs=FLAGS.num_envs, replay_capacity=FLAGS.replay,
@@ -120,6 +119,13 @@ def main(argv):
     if checkpointer is not None:
       checkpointer.close()
   print(json.dumps({"final_eval_return": [r["final_eval_return"] for r in results["runs"]]}))
+
+
+def config_fields(agent) -> dict:
+  """`--hidden` (two layers) for every `*hidden*` field of the agent's Config, `--batch`."""
+  names = [f.name for f in dataclasses.fields(agent.Config)]
+  fields = {n: (FLAGS.hidden, FLAGS.hidden) for n in names if "hidden" in n}
+  return {**fields, "batch_size": FLAGS.batch}
 
 
 def parse_sweep(text: str) -> dict:

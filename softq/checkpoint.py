@@ -9,6 +9,7 @@ process killed during a save leaves the previous checkpoint as the latest one; o
 the run bit for bit (on CPU).
 """
 
+import json
 import os
 
 import jax
@@ -67,7 +68,6 @@ def latest(directory: str, description: dict) -> int:
   step = max(steps)
   path = os.path.join(directory, str(step), "description", "metadata")
   try:
-    import json
     with open(path) as f:
       saved = json.load(f)
   except (OSError, ValueError) as e:

@@ -355,7 +355,7 @@ def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict 
       repeat = lambda v: jnp.repeat(jnp.asarray(v, jnp.float32), num_seeds)
       agent_state = carry.seeds.agent.replace(**{f: repeat(v) for f, v in values.items()})
       carry = carry.replace(seeds=carry.seeds.replace(agent=agent_state))
-    carry = jax.device_put(carry, sharding(carry))
+  carry = jax.device_put(carry, sharding(carry))  # restored keys come back unsharded
   if eval_key is None:
     eval_key = jax.random.fold_in(keys[0], 1)
   carry, evaluation = run(program, loop, run_keys, eval_key, on_chunk, carry, checkpointer)
