@@ -6,8 +6,11 @@ Writes DIR/figure1.png (evaluation paths on the reward contours; Q over the acti
 states with 100 sampled actions), DIR/results.json (per seed: evaluation paths ending within
 distance 1 of each goal, final evaluation return, SHA-256 of the final parameters),
 DIR/metrics.csv, DIR/tensorboard/ and DIR/learning_curve.png. Defaults are the paper's settings.
+--checkpoint_every N saves the whole run to DIR/checkpoints/ (orbax); --resume DIR continues it.
 """
 
+import dataclasses
+import functools
 import json
 import os
 import sys
@@ -33,6 +36,8 @@ flags.DEFINE_integer("target_update_period", 1000, "Steps between hard target co
 flags.DEFINE_integer("hidden", 100, "Width of the two hidden layers (paper: 100 on this task).")
 flags.DEFINE_integer("eval_paths", 50, "Evaluation paths per seed (figure and goal counts).")
 flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
+flags.DEFINE_integer("checkpoint_every", 0, "Save a checkpoint every N steps (0: never).")
+flags.DEFINE_string("resume", None, "Continue the run saved in this output directory.")
 flags.mark_flag_as_required("out")
 FLAGS = flags.FLAGS
 
@@ -59,16 +64,45 @@ def main(argv):
                                 target_update_period=FLAGS.target_update_period)
   loop = cli.config_or_fail(train.LoopConfig, total_steps=FLAGS.steps, chunk_steps=FLAGS.chunk,
                             warmup_steps=FLAGS.warmup, eval_episodes=FLAGS.eval_paths)
+  if FLAGS.checkpoint_every < 0 or FLAGS.checkpoint_every % FLAGS.chunk:
+    cli.fail(f"--checkpoint_every must be a non-negative multiple of --chunk ({FLAGS.chunk}), "
+             f"got {FLAGS.checkpoint_every}")
+  from softq import checkpoint
+  description = json.loads(json.dumps({
+      "algo": FLAGS.algo, "seeds": FLAGS.seeds, "seed": FLAGS.seed,
+      "config": dataclasses.asdict(config),
+      "loop": {k: v for k, v in dataclasses.asdict(loop).items() if k != "total_steps"}}))
+  restore = None
+  if FLAGS.resume:
+    directory = os.path.join(FLAGS.resume, "checkpoints")
+    try:
+      step = checkpoint.latest(directory, description)
+    except checkpoint.CheckpointError as e:
+      cli.fail(str(e))
+    if step >= FLAGS.steps:
+      cli.fail(f"the checkpoint in {FLAGS.resume!r} is at step {step}; --steps must exceed it")
+    restore = functools.partial(checkpoint.restore, directory, step)
   out = cli.writable_dir(FLAGS.out)
-  results = run_experiment(agent, config, loop, out)
+  checkpointer = None
+  if FLAGS.checkpoint_every:
+    checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
+                                           FLAGS.checkpoint_every, description)
+  try:
+    results = run_experiment(agent, config, loop, out, checkpointer, restore)
+  except (checkpoint.CheckpointError, FloatingPointError) as e:
+    cli.fail(str(e))
+  finally:
+    if checkpointer is not None:
+      checkpointer.close()
   print(json.dumps({"goal_counts": [s["goal_counts"] for s in results["seeds"]],
                     "final_eval_return": [s["final_eval_return"] for s in results["seeds"]]}))
 
 
-def run_experiment(agent, config, loop, out: str) -> dict:
-  """Trains `FLAGS.seeds` seeds, writes the figure, curves and results; returns the results."""
-  import dataclasses
+def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=None) -> dict:
+  """Trains `FLAGS.seeds` seeds, writes the figure, curves and results; returns the results.
 
+  `checkpointer` and `restore` are passed to `softq.train.train` (checkpoints, resume).
+  """
   import jax
   import jax.numpy as jnp
   import numpy as np
@@ -90,8 +124,13 @@ def run_experiment(agent, config, loop, out: str) -> dict:
     history["eval_return"].append(eval_return)
 
   start = time.time()
-  carry, evaluation = train.run(program, loop, keys, jax.random.key(FLAGS.seed + 1), on_chunk)
-  logger.close()
+  try:
+    result = train.train(agent, config, env, keys, loop, eval_key=jax.random.key(FLAGS.seed + 1),
+                         on_chunk=on_chunk, checkpointer=checkpointer, restore=restore,
+                         program=program)
+  finally:
+    logger.close()
+  carry, evaluation = result.carry, result.evaluation
   seconds = time.time() - start
   params = carry.seeds.agent.params
   paths = np.asarray(evaluation["paths"])
