@@ -54,7 +54,8 @@ def main(argv):
   graph, train, test = study.prepare(config, destinations=(candidates, np.array(PRIOR)))
   progress.update()
   theta, _ = learning.fit(graph, train, learning.FitConfig(
-      method="exponentiated", steps=config.steps, learning_rate=0.05, horizon=config.horizon))
+      method="gradient", steps=config.steps, learning_rate=study.LEARNING_RATE,
+      horizon=config.horizon))
   progress.update()
   train_ends = np.asarray([row[row >= 0][-1] for row in train])
   prior = np.array([(train_ends == c).sum() + 1.0 for c in candidates])
@@ -127,7 +128,7 @@ def _plot(graph, test, candidates, example, observed, results, out):
   for i, c in enumerate(candidates):
     ax.annotate(f"{i + 1}: {example[i]:.2f}", graph.xy[c], fontsize=9)
   ax.set_aspect("equal")
-  ax.legend(loc="best", fontsize=8)
+  ax.legend(loc="best", fontsize=8, markerscale=0.3)
   fig.savefig(os.path.join(out, "posterior.png"), dpi=120)
   plt.close(fig)
 

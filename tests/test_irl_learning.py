@@ -45,8 +45,8 @@ def test_gradient_is_empirical_minus_expected_and_matches_finite_differences(x64
 def test_learning_recovers_feature_ranking(method, rate):
   city = feature_city(1)
   true_theta = np.array([-3.0, -1.0, -0.3], np.float32)
-  trips = data.synthesize_trips(city, true_theta, 200, HORIZON, 0.0, seed=1, min_hops=3)
-  config = learning.FitConfig(method=method, steps=150, learning_rate=rate, horizon=HORIZON)
+  trips = data.synthesize_trips(city, true_theta, 120, HORIZON, 0.0, seed=1, min_hops=3)
+  config = learning.FitConfig(method=method, steps=100, learning_rate=rate, horizon=HORIZON)
   theta, trace = learning.fit(city, trips, config)
   assert np.argsort(np.asarray(theta)).tolist() == [0, 1, 2]
   assert trace[-1] > trace[0]

@@ -120,13 +120,19 @@ def fit(graph, trips, config: FitConfig, theta0=None):
   Returns:
     `(theta [K + Ke], log_likelihood_trace [steps])`; the trace holds the un-penalised mean
     log-likelihood at each step's starting θ.
+  Raises:
+    ValueError: if the optimisation diverges (non-finite values).
   """
   trip_data = trip_set(graph, trips)
   theta0 = jnp.zeros(graph.num_features, jnp.float32) if theta0 is None else jnp.asarray(theta0)
   arrays = (jnp.asarray(graph.src), jnp.asarray(graph.dst), jnp.asarray(graph.state_features),
             jnp.asarray(graph.edge_features), trip_data.destinations, trip_data.starts,
             trip_data.empirical, trip_data.num_trips)
-  return _fit_jit(arrays, theta0, config)
+  theta, trace = _fit_jit(arrays, theta0, config)
+  if not (np.all(np.isfinite(np.asarray(trace))) and np.all(np.isfinite(np.asarray(theta)))):
+    raise ValueError(f"{config.method} fit diverged (non-finite log-likelihood); lower "
+                     f"FitConfig.learning_rate (got {config.learning_rate})")
+  return theta, trace
 
 
 def objective_core(src, dst, state_features, edge_features, destinations, starts, empirical,
