@@ -46,7 +46,7 @@ def main(argv):
   import jax.numpy as jnp
   import numpy as np
   from tqdm import tqdm
-  from softq.irl import graph as graph_lib, learning, paths, prediction
+  from softq.irl import graph as graph_lib, learning, prediction
 
   progress = tqdm(total=3, desc="irl_destinations")
   graph = data.load_sumo(config.network)

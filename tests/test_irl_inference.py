@@ -9,7 +9,6 @@ import pytest
 
 import softq.irl
 from softq.irl import baselines
-from softq.irl import inference
 from softq.irl import paths
 from softq.irl import prediction
 
