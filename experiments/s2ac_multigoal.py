@@ -35,6 +35,9 @@ flags.DEFINE_integer("batch", 100, "Minibatch size (§3.9).")
 flags.DEFINE_integer("particles", 10, "S2AC particles m (§3.9) and SQL kernel particles.")
 flags.DEFINE_integer("svgd_steps", 10, "S2AC SVGD steps L (§3.9: 10 on this task).")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate of every net (§3.9).")
+flags.DEFINE_string("bandwidth", "1.0", "S2AC kernel bandwidth h: a number (fixed) or median, "
+                    "median_distance, mean (§2.4). Fixed by default: with the median heuristic "
+                    "the actor collapsed the particles and the entropy estimate diverged.")
 flags.DEFINE_enum("selection", "softmax", ("random", "softmax", "max"),
                   "S2AC evaluation-time particle selection (§3.6).")
 flags.DEFINE_integer("episodes", 50, "Test episodes per run, with and without the obstacle.")
@@ -64,10 +67,24 @@ def _validated_flags():
     cli.fail(f"--particles must be >= 2 (SVGD), got {FLAGS.particles}")
   if FLAGS.lr <= 0:
     cli.fail(f"--lr must be > 0, got {FLAGS.lr}")
-  return alphas
+  return alphas, _bandwidth()
 
 
-def _agent_and_config(name: str):
+def _bandwidth():
+  heuristics = ("median", "median_distance", "mean")
+  if FLAGS.bandwidth in heuristics:
+    return FLAGS.bandwidth
+  try:
+    value = float(FLAGS.bandwidth)
+  except ValueError:
+    value = 0.0
+  if not value > 0:
+    cli.fail(f"--bandwidth must be a number > 0 or one of {', '.join(heuristics)}, "
+             f"got {FLAGS.bandwidth!r}")
+  return value
+
+
+def _agent_and_config(name: str, bandwidth):
   from softq.agents import s2ac, sac, sql
   hidden = (FLAGS.hidden, FLAGS.hidden)
   if name == "sac":
@@ -80,14 +97,15 @@ def _agent_and_config(name: str):
   return s2ac, cli.config_or_fail(
       s2ac.Config, variant=variant, critic_hidden=hidden, actor_hidden=(FLAGS.hidden,) * 3,
       sampler_hidden=hidden, learning_rate=FLAGS.lr, batch_size=FLAGS.batch,
-      num_particles=FLAGS.particles, num_steps=FLAGS.svgd_steps, eval_selection=FLAGS.selection)
+      num_particles=FLAGS.particles, num_steps=FLAGS.svgd_steps, bandwidth=bandwidth,
+      eval_selection=FLAGS.selection)
 
 
 def main(argv):
   del argv
-  alphas = _validated_flags()
+  alphas, bandwidth = _validated_flags()
   from softq import train  # imported after the flag checks: heavy
-  agents = {name: _agent_and_config(name) for name in FLAGS.algo}
+  agents = {name: _agent_and_config(name, bandwidth) for name in FLAGS.algo}
   loop = cli.config_or_fail(
       train.LoopConfig, total_steps=FLAGS.steps, chunk_steps=FLAGS.chunk,
       warmup_steps=FLAGS.warmup, warmup_actions="uniform", exploration="none", update_every=50,
@@ -148,7 +166,8 @@ def run_experiment(agents: dict, alphas: list, loop, out: str) -> dict:
           "obstacle": {
               "goal_fractions": _fractions(blocked["goal"][r]),
               "hit_fraction": float(np.mean(blocked["hit"][r])),
-              "hit_then_goal_fraction": float(np.mean(blocked["hit"][r] & (blocked["goal"][r] >= 0))),
+              "hit_then_goal_fraction": float(
+                  np.mean(blocked["hit"][r] & (blocked["goal"][r] >= 0))),
           },
           "probe_entropy": None if probe is None else [float(x) for x in probe[r]],
       })

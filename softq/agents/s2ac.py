@@ -238,7 +238,7 @@ def sampler_loss(config: Config, sampler_params, critic_params, alpha, obs: jax.
 
 
 def _bandwidth(config: Config, particles: jax.Array) -> jax.Array:
-  """RBF bandwidth `h` `[...]` of particles `[..., m, d]`: a heuristic of §2.4 or the fixed value."""
+  """RBF bandwidth `h` `[...]` of particles `[..., m, d]`: a §2.4 heuristic or the fixed value."""
   if isinstance(config.bandwidth, str):
     return kernels.bandwidth(particles, config.bandwidth)
   return jnp.full(particles.shape[:-2], config.bandwidth, particles.dtype)
