@@ -17,9 +17,7 @@ writes DIR/results.json and DIR/{gaussian,kernel_width,mixtures}.png.
 import json
 import math
 import os
-import sys
 
-from absl import app
 from absl import flags
 import jax
 import jax.numpy as jnp
@@ -27,6 +25,7 @@ import matplotlib
 import numpy as np
 import tqdm
 
+from experiments import cli
 from softq import distributions
 from softq import langevin
 from softq import stein
@@ -56,7 +55,7 @@ MIXTURE_COMPONENTS = (1, 2, 4, 6)
 
 def main(argv):
   if len(argv) > 1:
-    _fail(f"unexpected arguments {argv[1:]}; accepted: --out DIR and the flags of --helpfull")
+    cli.fail(f"unexpected arguments {argv[1:]}; accepted: --out DIR and the flags of --helpfull")
   _validate_flags()
 
   jax.config.update("jax_enable_x64", True)
@@ -342,36 +341,18 @@ def _config():
 def _validate_flags():
   """One readable line and exit code 2 on bad input, before anything is compiled."""
   if not FLAGS.out:
-    _fail("--out is required: a writable directory for results.json and the figures")
+    cli.fail("--out is required: a writable directory for results.json and the figures")
   for name in ("seeds", "steps", "record_every", "mc_samples"):
     if getattr(FLAGS, name) <= 0:
-      _fail(f"--{name} must be a positive integer, got {getattr(FLAGS, name)}")
+      cli.fail(f"--{name} must be a positive integer, got {getattr(FLAGS, name)}")
   if FLAGS.particles < 2:
-    _fail(f"--particles must be an integer >= 2, got {FLAGS.particles}")
+    cli.fail(f"--particles must be an integer >= 2, got {FLAGS.particles}")
   if FLAGS.high_dim <= 2:
-    _fail(f"--high_dim must be an integer > 2, got {FLAGS.high_dim}")
+    cli.fail(f"--high_dim must be an integer > 2, got {FLAGS.high_dim}")
   if FLAGS.steps % FLAGS.record_every:
-    _fail(f"--record_every must divide --steps, got {FLAGS.record_every} and {FLAGS.steps}")
-  try:
-    os.makedirs(FLAGS.out, exist_ok=True)
-  except OSError as e:
-    _fail(f"--out {FLAGS.out!r} cannot be created: {e.strerror}")
-  if not os.access(FLAGS.out, os.W_OK):
-    _fail(f"--out {FLAGS.out!r} is not a writable directory")
-
-
-def _fail(message: str):
-  print(f"entropy_eval: {message}", file=sys.stderr)
-  sys.exit(2)
-
-
-def _parse_flags(argv):
-  """absl flag parsing with a one-line error and exit code 2 (e.g. `--seeds=abc`)."""
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    _fail(str(e).splitlines()[0])
+    cli.fail(f"--record_every must divide --steps, got {FLAGS.record_every} and {FLAGS.steps}")
+  cli.writable_dir(FLAGS.out)
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=_parse_flags)
+  cli.run(main)
