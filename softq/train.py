@@ -7,6 +7,7 @@ interface (`Config` with `batch_size`, `init`, `update`, `act`) plugs in.
 """
 
 import dataclasses
+import hashlib
 import math
 import os
 from typing import Any, Callable
@@ -204,7 +205,6 @@ def build(agent, config, env, loop: LoopConfig) -> Program:
 
 def params_sha256(params) -> list[str]:
   """SHA-256 of each seed's parameters (leaves `[S, ...]`, in tree order) as hex strings."""
-  import hashlib
   leaves = [np.asarray(x) for x in jax.tree.leaves(params)]
   out = []
   for s in range(leaves[0].shape[0]):
