@@ -115,18 +115,11 @@ def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=Non
   program = train.build(agent, config, env, loop)
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
   logger = RunLogger(out, loop.total_steps, FLAGS.seeds)
-  history = {"step": [], "eval_return": []}
-
-  def on_chunk(step, metrics, evaluation):
-    eval_return = evaluation["returns"].mean(axis=1)
-    logger.write(step, {**metrics, "eval_return": eval_return})
-    history["step"].append(step)
-    history["eval_return"].append(eval_return)
 
   start = time.time()
   try:
     result = train.train(agent, config, env, keys, loop, eval_key=jax.random.key(FLAGS.seed + 1),
-                         on_chunk=on_chunk, checkpointer=checkpointer, restore=restore,
+                         on_chunk=logger.on_chunk, checkpointer=checkpointer, restore=restore,
                          program=program)
   finally:
     logger.close()
@@ -157,8 +150,8 @@ def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=Non
       np.asarray(q_grids), Q_STATES, np.asarray(sampled),
       f"{FLAGS.algo.upper()} on the multi-goal task, {loop.total_steps} steps")
   plotting.learning_curves(
-      os.path.join(out, "learning_curve.png"), np.asarray(history["step"]),
-      {FLAGS.algo: np.stack(history["eval_return"])}, "evaluation return",
+      os.path.join(out, "learning_curve.png"), np.asarray(logger.steps),
+      {FLAGS.algo: np.stack(logger.eval_returns)}, "evaluation return",
       f"{FLAGS.algo.upper()} multi-goal")
 
   hashes = train.params_sha256(params)

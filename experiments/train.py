@@ -162,31 +162,24 @@ def run_experiment(agent, config, env, loop, sweep, out, checkpointer, restore) 
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
   num_runs = FLAGS.seeds * max((len(v) for v in sweep.values()), default=1)
   logger = RunLogger(out, loop.total_steps, num_runs)
-  history = {"step": [], "eval_return": []}
-
-  def on_chunk(step, metrics, evaluation):
-    eval_return = evaluation["returns"].mean(axis=1)
-    logger.write(step, {**metrics, "eval_return": eval_return})
-    history["step"].append(step)
-    history["eval_return"].append(eval_return)
 
   start = time.time()
   try:
     result = train.train(agent, config, env, keys, loop, sweep=sweep,
-                         eval_key=jax.random.key(FLAGS.seed + 1), on_chunk=on_chunk,
+                         eval_key=jax.random.key(FLAGS.seed + 1), on_chunk=logger.on_chunk,
                          checkpointer=checkpointer, restore=restore)
   finally:
     logger.close()
   seconds = time.time() - start
   returns = np.asarray(result.evaluation["returns"]).mean(axis=1)
   hashes = train.params_sha256(result.carry.seeds.agent.params)
-  curves = np.stack(history["eval_return"])  # [C, R]
+  curves = np.stack(logger.eval_returns)  # [C, R]
   labels = {}
   for r, run in enumerate(result.runs):
     label = ", ".join(f"{k}={v:g}" for k, v in run.items() if k != "seed") or FLAGS.algo
     labels.setdefault(label, []).append(r)
   plotting.learning_curves(
-      os.path.join(out, "learning_curve.png"), np.asarray(history["step"]),
+      os.path.join(out, "learning_curve.png"), np.asarray(logger.steps),
       {label: curves[:, idx] for label, idx in labels.items()}, "evaluation return",
       f"{FLAGS.algo.upper()} on {FLAGS.env}")
   results = {

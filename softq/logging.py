@@ -13,7 +13,9 @@ class RunLogger:
   """Writes per-seed scalars to `DIR/metrics.csv` and `DIR/tensorboard/`, and shows progress.
 
   Usage: `log = RunLogger(out_dir, total_steps, num_seeds)`, then `log.write(step, scalars)` with
-  `scalars = {name: [S] array}` after each chunk, and `log.close()` at the end.
+  `scalars = {name: [S] array}` after each chunk (or pass `log.on_chunk` to `softq.train.run`),
+  and `log.close()` at the end. `log.steps` and `log.eval_returns` (`[S]` per chunk) keep the
+  evaluation history for learning curves.
   """
 
   def __init__(self, out_dir: str, total_steps: int, num_seeds: int, start_step: int = 0):
@@ -23,6 +25,14 @@ class RunLogger:
     self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard"))
     self._bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
     self._last = (time.perf_counter(), start_step)
+    self.steps, self.eval_returns = [], []
+
+  def on_chunk(self, step: int, metrics: dict, evaluation: dict) -> None:
+    """`softq.train.run`'s callback: logs the metrics and the mean evaluation return per seed."""
+    eval_return = np.asarray(evaluation["returns"]).mean(axis=1)
+    self.write(step, {**metrics, "eval_return": eval_return})
+    self.steps.append(step)
+    self.eval_returns.append(eval_return)
 
   def write(self, step: int, scalars: dict) -> None:
     """Appends one CSV row per seed, one TensorBoard scalar per seed and name; advances the bar."""
