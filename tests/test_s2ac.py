@@ -1,6 +1,9 @@
 """Tests of the S2AC and SAC agents (§3.4–§3.8) and the asymmetric multi-goal task (§4.2)."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +15,7 @@ from softq.agents import s2ac, sac
 from softq.envs import asymmetric_multigoal as amg
 from softq.replay import Transition
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OBS, ACT, B = 3, 2, 5
 TINY = dict(critic_hidden=(8, 8), actor_hidden=(8, 8))
 
@@ -154,3 +158,17 @@ def test_short_s2ac_run_reaches_at_least_two_goals():
   reached = amg.goal_distances(final) < amg.GOAL_RADIUS  # [S, E, 3]
   goals_per_seed = jnp.sum(jnp.any(reached, axis=1), axis=-1)
   assert jnp.all(goals_per_seed >= 2), goals_per_seed
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--algo", "s2ac,ppo"], "--algo ppo unknown"),
+    (["--alphas", "1,0"], "--alphas must be"),
+    (["--bandwidth", "wide"], "--bandwidth must be"),
+    (["--chunk", "70"], "chunk_steps (70) must be a multiple"),
+])
+def test_experiment_rejects_bad_flags_with_one_line(args, message, tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.s2ac_multigoal", "--out", str(tmp_path), *args],
+      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+  assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
