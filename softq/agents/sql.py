@@ -130,7 +130,8 @@ def sampler_loss(config: Config, sampler_params, q_params, alpha, obs: jax.Array
   h = kernels.bandwidth(u_fixed, config.bandwidth)
   direction = stein.svgd_direction(u_fixed, scores, h)
   loss = losses.amortized_svgd_surrogate(u, direction)
-  return loss, {"bandwidth": jnp.mean(h), "svgd_norm": jnp.mean(jnp.linalg.norm(direction, axis=-1))}
+  return loss, {"bandwidth": jnp.mean(h),
+                "svgd_norm": jnp.mean(jnp.linalg.norm(direction, axis=-1))}
 
 
 def update(config: Config, state: TrainState, batch: Transition):
@@ -150,7 +151,8 @@ def update(config: Config, state: TrainState, batch: Transition):
       params=params.replace(q=new_q, sampler=optax.apply_updates(params.sampler, s_updates)),
       target_q=common.update_target(state.target_q, new_q, step, config.target_update_period, 1.0),
       q_opt_state=q_opt_state, sampler_opt_state=s_opt_state, step=step, key=key)
-  metrics = {"q_loss": q_loss, "sampler_loss": s_loss, "target_mean": jnp.mean(targets), **s_metrics}
+  metrics = {"q_loss": q_loss, "sampler_loss": s_loss, "target_mean": jnp.mean(targets),
+             **s_metrics}
   return new_state, metrics
 
 
