@@ -12,10 +12,10 @@ the true θ and the prior alone), `accuracy.png` (Figure 5) and `posterior.png` 
 import dataclasses
 import json
 import os
-import sys
 
-from absl import app
 from absl import flags
+
+from experiments import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("network", "ingolstadt21", "SUMO network bundled with sumo-rl")
@@ -39,10 +39,9 @@ def main(argv):
                                test_fraction=FLAGS.test_fraction, noise=FLAGS.noise,
                                horizon=FLAGS.horizon, steps=FLAGS.steps, seed=FLAGS.seed)
     data.network_path(config.network)
-    out = study.check_output_dir(FLAGS.out)
   except ValueError as error:
-    print(f"error: {error}", file=sys.stderr)
-    sys.exit(2)
+    cli.fail(str(error))
+  out = cli.writable_dir(FLAGS.out)
   import jax.numpy as jnp
   import numpy as np
   from tqdm import tqdm
@@ -133,14 +132,5 @@ def _plot(graph, test, candidates, example, observed, results, out):
   plt.close(fig)
 
 
-def parse_flags(argv):
-  """absl flag parsing with a one-line error and exit code 2 (instead of a usage dump)."""
-  try:
-    return FLAGS(argv)
-  except flags.Error as error:
-    print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
-    sys.exit(2)
-
-
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+  cli.run(main)

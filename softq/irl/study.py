@@ -7,7 +7,6 @@ ground-truth θ (an oracle row, for reference) on held-out routes (§5.4).
 """
 
 import dataclasses
-import os
 
 import jax
 import jax.numpy as jnp
@@ -60,19 +59,6 @@ class StudyConfig:
       raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
     if not self.noise >= 0.0:
       raise ValueError(f"noise must be >= 0, got {self.noise}")
-
-
-def check_output_dir(path: str) -> str:
-  """Creates `path` and checks it is writable; raises `ValueError` naming it otherwise."""
-  try:
-    os.makedirs(path, exist_ok=True)
-    probe = os.path.join(path, ".write_test")
-    with open(probe, "w") as handle:
-      handle.write("ok")
-    os.remove(probe)
-  except OSError as error:
-    raise ValueError(f"--out {path!r} is not a writable directory ({error.strerror})") from None
-  return path
 
 
 def prepare(config: StudyConfig, destinations=None):
