@@ -3,10 +3,9 @@
 python -m experiments.pg_a2c --env Breakout-MinAtar --seeds 5 --out runs/pg_a2c/breakout
 """
 
-from absl import app
 from absl import flags
 
-from experiments import pg_common
+from experiments import cli, pg_common
 from softq.discrete import a2c
 from softq.discrete import train
 
@@ -18,7 +17,7 @@ def main(argv):
   del argv
   env, hidden, lr, updates, rollout, chunk = pg_common.settings()
   if FLAGS.tau <= 0:
-    raise app.UsageError(f"--tau must be > 0, got {FLAGS.tau}")
+    cli.fail(f"--tau must be > 0, got {FLAGS.tau}")
   loop = train.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   results = {}
   for estimator in a2c.ESTIMATORS:
@@ -31,4 +30,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -6,11 +6,11 @@ Each experiment trains a few variants with `softq.discrete.train.run` (seeds vma
 
 import json
 import os
-import sys
 
 from absl import flags
 import numpy as np
 
+from experiments import cli
 from softq.discrete import envs
 
 FLAGS = flags.FLAGS
@@ -56,8 +56,7 @@ def settings():
     except OSError as error:
       problems.append(f"--out {FLAGS.out!r} is not a writable directory ({error.strerror})")
   if problems:
-    print(problems[0], file=sys.stderr)
-    sys.exit(2)
+    cli.fail(problems[0])
   hidden, lr, updates, rollout = DEFAULTS.get(FLAGS.env, MINATAR_DEFAULT)
   updates = FLAGS.updates or updates
   chunk = next(c for c in (100, 50, 20, 10, 5, 2, 1) if updates % c == 0)

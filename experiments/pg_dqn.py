@@ -5,10 +5,9 @@ All six variants share the network, ε schedule and target-network period; only 
 python -m experiments.pg_dqn --env Breakout-MinAtar --seeds 5 --out runs/pg_dqn/breakout
 """
 
-from absl import app
 from absl import flags
 
-from experiments import pg_common
+from experiments import cli, pg_common
 from softq.discrete import soft_dqn
 from softq.discrete import train
 
@@ -21,7 +20,7 @@ def main(argv):
   del argv
   env, hidden, lr, updates, rollout, chunk = pg_common.settings()
   if FLAGS.tau <= 0 or FLAGS.target_period <= 0:
-    raise app.UsageError("--tau and --target_period must be > 0")
+    cli.fail(f"--tau and --target_period must be > 0, got {FLAGS.tau} and {FLAGS.target_period}")
   rollout = max(rollout, 5)
   loop = train.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   results = {}
@@ -42,4 +41,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -5,10 +5,9 @@ unscaled soft-Q variant (effective value weight 1/τ) that the paper reports as 
 python -m experiments.pg_matched --env Breakout-MinAtar --seeds 5 --out runs/pg_matched/breakout
 """
 
-from absl import app
 from absl import flags
 
-from experiments import pg_common
+from experiments import cli, pg_common
 from softq.discrete import a2c
 from softq.discrete import matched
 from softq.discrete import train
@@ -21,7 +20,7 @@ def main(argv):
   del argv
   env, hidden, lr, updates, rollout, chunk = pg_common.settings()
   if FLAGS.tau <= 0:
-    raise app.UsageError(f"--tau must be > 0, got {FLAGS.tau}")
+    cli.fail(f"--tau must be > 0, got {FLAGS.tau}")
   loop = train.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   common = dict(tau=FLAGS.tau, learning_rate=lr, hidden=hidden)
   variants = [
@@ -40,4 +39,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)
