@@ -16,7 +16,8 @@ import statistics
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
+from experiments import cli
 
 flags.DEFINE_list("sizes", ["multigoal", "hopper", "walker2d", "halfcheetah", "ant"],
                   "Observation/action sizes to measure.")
@@ -109,4 +110,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -10,10 +10,10 @@ import statistics
 import sys
 import time
 
-from absl import app
 from absl import flags
 import jax
 
+from experiments import cli
 from softq.discrete import a2c
 from softq.discrete import envs
 from softq.discrete import matched
@@ -75,4 +75,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

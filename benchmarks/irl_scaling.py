@@ -22,8 +22,9 @@ import sys
 import tempfile
 import time
 
-from absl import app
 from absl import flags
+
+from experiments import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("sides", ["17", "50", "158", "275"], "grid sides (segments = 4 s (s - 1))")
@@ -60,13 +61,13 @@ def main(argv):
     sides = [int(s) for s in FLAGS.sides]
     peer_sides = [int(s) for s in FLAGS.peer_sides]
   except ValueError:
-    _fail(f"--sides / --peer_sides must be comma-separated integers, got {FLAGS.sides} / "
+    cli.fail(f"--sides / --peer_sides must be comma-separated integers, got {FLAGS.sides} / "
           f"{FLAGS.peer_sides}")
   if min(sides + peer_sides + [FLAGS.horizon, FLAGS.repeats + 1, FLAGS.peer_repeats + 1]) < 2:
-    _fail("--sides and --peer_sides entries must be >= 2, --horizon >= 2, --repeats and "
+    cli.fail("--sides and --peer_sides entries must be >= 2, --horizon >= 2, --repeats and "
           "--peer_repeats >= 1")
   if peer_sides and not os.path.exists(FLAGS.peer_python):
-    _fail(f"--peer_python {FLAGS.peer_python!r} does not exist; create it with "
+    cli.fail(f"--peer_python {FLAGS.peer_python!r} does not exist; create it with "
           "python3 -m venv .venv-peers/irl-maxent && .venv-peers/irl-maxent/bin/pip install "
           "-r benchmarks/peers/irl-maxent/requirements.txt (or pass --peer_sides '')")
   import jax
@@ -167,18 +168,5 @@ def _origins_within(city, destination, horizon, rng, count=4):
   return rng.choice(pool, count, replace=False)
 
 
-def _fail(message):
-  print(f"error: {message}", file=sys.stderr)
-  sys.exit(2)
-
-
-def parse_flags(argv):
-  """absl flag parsing with a one-line error and exit code 2."""
-  try:
-    return FLAGS(argv)
-  except flags.Error as error:
-    _fail(str(error).splitlines()[0])
-
-
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+  cli.run(main)

@@ -16,8 +16,9 @@ import statistics
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
 import jax
+from experiments import cli
 
 flags.DEFINE_string("algo", "sac", "Agent (softq.agents.AGENTS).")
 flags.DEFINE_string("env", "halfcheetah", "Environment (softq.envs.NAMES).")
@@ -101,4 +102,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)
