@@ -15,17 +15,11 @@ import os
 
 from absl import flags
 
-from experiments import cli
+from experiments import cli, irl_common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("network", "ingolstadt21", "SUMO network bundled with sumo-rl")
+flags.adopt_module_key_flags(irl_common)
 flags.DEFINE_string("out", "runs/irl_destinations", "output directory (created; writable)")
-flags.DEFINE_integer("trips", 400, "synthetic trips, >= 10")
-flags.DEFINE_float("test_fraction", 0.3, "held-out share of trips, in (0, 1)")
-flags.DEFINE_float("noise", 0.3, "per-driver relative noise on the true weights, >= 0")
-flags.DEFINE_integer("horizon", 80, "most transitions per route, >= 2")
-flags.DEFINE_integer("steps", 200, "optimisation steps, >= 1")
-flags.DEFINE_integer("seed", 0, "data seed")
 
 FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 PRIOR = (0.3, 0.25, 0.2, 0.15, 0.1)
@@ -33,15 +27,8 @@ PRIOR = (0.3, 0.25, 0.2, 0.15, 0.1)
 
 def main(argv):
   del argv
+  config, out = irl_common.study_config()
   from softq.irl import data, study
-  try:
-    config = study.StudyConfig(network=FLAGS.network, trips=FLAGS.trips,
-                               test_fraction=FLAGS.test_fraction, noise=FLAGS.noise,
-                               horizon=FLAGS.horizon, steps=FLAGS.steps, seed=FLAGS.seed)
-    data.network_path(config.network)
-  except ValueError as error:
-    cli.fail(str(error))
-  out = cli.writable_dir(FLAGS.out)
   import jax.numpy as jnp
   import numpy as np
   from tqdm import tqdm

@@ -14,30 +14,17 @@ import os
 
 from absl import flags
 
-from experiments import cli
+from experiments import cli, irl_common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("network", "ingolstadt21", "SUMO network bundled with sumo-rl")
+flags.adopt_module_key_flags(irl_common)
 flags.DEFINE_string("out", "runs/irl_routes", "output directory (created; must be writable)")
-flags.DEFINE_integer("trips", 400, "synthetic trips, >= 10")
-flags.DEFINE_float("test_fraction", 0.3, "held-out share of trips, in (0, 1)")
-flags.DEFINE_float("noise", 0.3, "per-driver relative noise on the true weights, >= 0")
-flags.DEFINE_integer("horizon", 80, "most transitions per route, >= 2")
-flags.DEFINE_integer("steps", 200, "optimisation steps per model, >= 1")
-flags.DEFINE_integer("seed", 0, "data seed")
 
 
 def main(argv):
   del argv
-  from softq.irl import data, study  # after flag parsing; no compilation happens on import
-  try:
-    config = study.StudyConfig(network=FLAGS.network, trips=FLAGS.trips,
-                               test_fraction=FLAGS.test_fraction, noise=FLAGS.noise,
-                               horizon=FLAGS.horizon, steps=FLAGS.steps, seed=FLAGS.seed)
-    data.network_path(config.network)
-  except ValueError as error:
-    cli.fail(str(error))
-  out = cli.writable_dir(FLAGS.out)
+  config, out = irl_common.study_config()
+  from softq.irl import study
   from tqdm import tqdm
   progress = tqdm(total=3, desc="irl_routes")
   graph, train, test = study.prepare(config)

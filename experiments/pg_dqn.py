@@ -14,6 +14,7 @@ from softq.discrete import train
 flags.DEFINE_float("tau", 0.1, "temperature τ > 0 of the soft backups")
 flags.DEFINE_integer("target_period", 50, "updates between target-network copies, > 0")
 FLAGS = flags.FLAGS
+flags.adopt_module_key_flags(pg_common)
 
 
 def main(argv):

@@ -14,6 +14,7 @@ from softq.discrete import train
 
 flags.DEFINE_float("tau", 0.01, "temperature τ > 0")
 FLAGS = flags.FLAGS
+flags.adopt_module_key_flags(pg_common)
 
 
 def main(argv):
