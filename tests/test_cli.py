@@ -43,3 +43,25 @@ def test_bad_input_gives_one_line_and_exit_code_2(outcomes, name):
   assert rc == 2, stderr
   assert len(lines) == 1, stderr
   assert CASES[name][1] in lines[0], lines[0]
+
+
+OTHER_APPS = {
+    "pg_a2c bad tau": (["experiments.pg_a2c", "--tau", "0"], "--tau must be > 0"),
+    "irl_routes too few trips": (["experiments.irl_routes", "--trips", "1"], "trips"),
+    "irl_scaling unknown flag": (["benchmarks.irl_scaling", "--bogus", "1"], "bogus"),
+    "update_step unknown agent": (["benchmarks.update_step", "--algo", "ppo"], "accepted"),
+}
+
+
+def test_other_apps_and_benchmarks_give_one_line_and_exit_code_2(tmp_path):
+  procs = {name: subprocess.Popen(
+      [sys.executable, "-m"] + argv + ["--out", str(tmp_path / "out")]
+      if argv[0].startswith("experiments") else [sys.executable, "-m"] + argv,
+      cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+           for name, (argv, _) in OTHER_APPS.items()}
+  for name, proc in procs.items():
+    rc, lines = proc.wait(timeout=300), [l for l in proc.stderr.read().splitlines() if l.strip()]
+    assert rc == 2 and len(lines) == 1, (name, rc, lines)
+    assert OTHER_APPS[name][1] in lines[0], (name, lines[0])
+  out = tmp_path / "out"
+  assert not out.exists() or not any(out.iterdir())  # nothing was written
