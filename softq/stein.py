@@ -59,14 +59,27 @@ def squashed_score(pre_tanh: jax.Array, action_grad: jax.Array, alpha) -> jax.Ar
 # Unrolled SVGD with a closed-form log-density (§3.1–§3.3)
 
 
+LOG_DETS = ("trace", "exact")
+
+
 def svgd_step(
-    particles: jax.Array, scores: jax.Array, bandwidth: jax.Array, step_size
+    particles: jax.Array, scores: jax.Array, bandwidth: jax.Array, step_size,
+    log_det: str = "trace",
 ) -> tuple[jax.Array, jax.Array]:
   """One SVGD step `u <- u + eps phi(u)` and its log-density increment (§2.5, §3.2, §3.3).
 
-  The increment is `-eps tr grad phi(u_i)` with the trace estimated leave-one-out (§3.3):
-  `eps/(m-1) sum_{j != i} k_ij [(2/h) Delta_ij^T g_j - 2d/h + (4/h^2) ||Delta_ij||^2]`,
+  The increment is `-log|det(I + eps J_i)|` (§3.2) for the Jacobian `J_i` of the leave-one-out
+  map `x -> (1/(m-1)) sum_{j != i} [k(u_j, x) g_j + grad_{u_j} k(u_j, x)]` at `x = u_i` (§3.3):
+  `J_i = (1/(m-1)) sum_{j != i} k_ij [(2/h) I - (4/h^2) Delta_ij Delta_ij^T - (2/h) g_j Delta_ij^T]`,
   `Delta_ij = u_i - u_j`, so that `log q^{l+1}(u^{l+1}_i) = log q^l(u^l_i) + increment_i`.
+
+  - `log_det="trace"` (the spec's S2AC, §3.3): the first-order `-eps tr J_i`,
+    `eps/(m-1) sum_{j != i} k_ij [(2/h) Delta_ij^T g_j - 2d/h + (4/h^2) ||Delta_ij||^2]`.
+    Valid while `eps ||J_i|| << 1`, i.e. `h >> eps`.
+  - `log_det="exact"`: `-slogdet(I + eps J_i)` of the `d x d` matrix, `O(m^2 d^2 + m d^3)`.
+    Equal to the trace form to `O(eps^2)`; it stays bounded (logarithmic in `eps/h`) where the
+    first-order form grows like `eps/h` without bound (see BUILD_NOTES.md, issue 3).
+
   The direction itself is the full mean-field sum `svgd_direction` (`1/m`, all `j`).
 
   Args:
@@ -74,6 +87,7 @@ def svgd_step(
     scores: `g_j = grad log p(u_j)`, `[..., m, d]`.
     bandwidth: `h`, `[...]` or a scalar (treated as a constant).
     step_size: `eps`, scalar or `[...]`.
+    log_det: `"trace"` or `"exact"` (`LOG_DETS`).
   Returns:
     `(new_particles, log_density_increment)`: `[..., m, d]`, `[..., m]`.
   """
@@ -81,18 +95,37 @@ def svgd_step(
   m, d = particles.shape[-2:]
   if m < 2:
     raise ValueError(f"svgd_step needs at least 2 particles per set (m >= 2), got m={m}")
+  if log_det not in LOG_DETS:
+    raise ValueError(f"log_det must be one of {', '.join(LOG_DETS)}, got {log_det!r}")
   bw = jnp.asarray(bandwidth, dtype=particles.dtype)
   h = bw[..., None, None]
   eps = jnp.asarray(step_size, dtype=particles.dtype)
   k = kernels.rbf_kernel(particles, particles, bw)
   k_others = k * (1.0 - jnp.eye(m, dtype=k.dtype))
-  sq = kernels.squared_distances(particles, particles)
-  cross = particles @ jnp.swapaxes(scores, -1, -2)  # (i, j): u_i . g_j
-  delta_dot_score = cross - jnp.sum(particles * scores, axis=-1)[..., None, :]
-  terms = k_others * ((2.0 / h) * delta_dot_score - 2.0 * d / h + (4.0 / (h * h)) * sq)
-  increment = eps[..., None] * jnp.sum(terms, axis=-1) / (m - 1)
+  if log_det == "trace":
+    sq = kernels.squared_distances(particles, particles)
+    cross = particles @ jnp.swapaxes(scores, -1, -2)  # (i, j): u_i . g_j
+    delta_dot_score = cross - jnp.sum(particles * scores, axis=-1)[..., None, :]
+    terms = k_others * ((2.0 / h) * delta_dot_score - 2.0 * d / h + (4.0 / (h * h)) * sq)
+    increment = eps[..., None] * jnp.sum(terms, axis=-1) / (m - 1)
+  else:
+    increment = -_leave_one_out_log_det(particles, scores, k_others, h, eps)
   new_particles = particles + eps[..., None, None] * svgd_direction(particles, scores, bw)
   return new_particles, increment
+
+
+def _leave_one_out_log_det(particles, scores, k_others, h, eps) -> jax.Array:
+  """`log|det(I + eps J_i)|` `[..., m]` for the leave-one-out Jacobians of `svgd_step`."""
+  m, d = particles.shape[-2:]
+  delta = particles[..., :, None, :] - particles[..., None, :, :]  # [..., i, j, d]
+  w = k_others / (m - 1)
+  outer = jnp.einsum("...ij,...ija,...ijb->...iab", w, delta, delta)
+  drive = jnp.einsum("...ij,...ja,...ijb->...iab", w, scores, delta)
+  diag = jnp.sum(w, axis=-1)[..., None, None] * jnp.eye(d, dtype=particles.dtype)
+  hh = h[..., None]
+  jac = (2.0 / hh) * diag - (4.0 / (hh * hh)) * outer - (2.0 / hh) * drive
+  step = jnp.eye(d, dtype=particles.dtype) + eps[..., None, None, None] * jac
+  return jnp.linalg.slogdet(step)[1]
 
 
 def svgd_sample(
@@ -102,6 +135,7 @@ def svgd_sample(
     num_steps: int,
     step_size,
     bandwidth=None,
+    log_det: str = "trace",
 ) -> tuple[jax.Array, jax.Array]:
   """`num_steps` SVGD steps under `lax.scan`, carrying each particle's log-density (§3.1–§3.3).
 
@@ -117,6 +151,7 @@ def svgd_sample(
     step_size: `eps`, scalar or `[...]`.
     bandwidth: `None` for the median heuristic recomputed at every step (§2.4), a heuristic name
       of `kernels.BANDWIDTHS` (also recomputed), or a number / `[...]` array kept fixed.
+    log_det: `"trace"` (§3.3) or `"exact"`, as in `svgd_step`.
   Returns:
     `(particles, log_density)`: `u^L` `[..., m, d]` and `log q^L(u^L)` `[..., m]`.
   """
@@ -134,7 +169,7 @@ def svgd_sample(
       h = kernels.bandwidth(u, bandwidth)
     else:
       h = bandwidth
-    u, increment = svgd_step(u, score_fn(u), h, step_size)
+    u, increment = svgd_step(u, score_fn(u), h, step_size, log_det)
     return (u, log_q + increment), None
 
   (particles, log_density), _ = jax.lax.scan(
@@ -167,6 +202,7 @@ def stein_policy(
     step_size,
     bandwidth=None,
     truncation=distributions.TRUNCATION,
+    log_det: str = "trace",
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
   """S2AC policy from standardized noise: truncated Gaussian, `L` SVGD steps, tanh (§3.1–§3.3).
 
@@ -183,11 +219,12 @@ def stein_policy(
     step_size: `eps`.
     bandwidth: as in `svgd_sample`.
     truncation: bound in standard deviations (`distributions.TRUNCATION = 3`).
+    log_det: `"trace"` (§3.3) or `"exact"`, as in `svgd_step`.
   Returns:
     `(actions, pre_tanh, log_probs)`: `[..., m, d]`, `[..., m, d]`, `[..., m]`.
   """
   u, log_q = distributions.reparameterized_truncated_normal(mean, std, noise, truncation)
-  u, log_q = svgd_sample(score_fn, u, log_q, num_steps, step_size, bandwidth)
+  u, log_q = svgd_sample(score_fn, u, log_q, num_steps, step_size, bandwidth, log_det)
   return jnp.tanh(u), u, log_q - distributions.tanh_log_det_jacobian(u)
 
 
@@ -201,6 +238,7 @@ def sample_stein_policy(
     step_size,
     bandwidth=None,
     truncation=distributions.TRUNCATION,
+    log_det: str = "trace",
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
   """`stein_policy` with `m = num_particles` exact truncated-normal draws from `key` (§3.1).
 
@@ -209,4 +247,5 @@ def sample_stein_policy(
   """
   shape = mean.shape[:-1] + (num_particles, mean.shape[-1])
   noise = jax.random.truncated_normal(key, -truncation, truncation, shape, dtype=mean.dtype)
-  return stein_policy(mean, std, noise, score_fn, num_steps, step_size, bandwidth, truncation)
+  return stein_policy(mean, std, noise, score_fn, num_steps, step_size, bandwidth, truncation,
+                      log_det)
