@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from softq import evaluate, replay
+from softq.agents import common
 from softq.envs.wrappers import step_and_reset
 
 
@@ -277,13 +278,28 @@ class Result:
 
 
 def sweepable(agent, config, obs_size: int, action_size: int) -> tuple[str, ...]:
-  """Scalar float fields of the agent's `TrainState` (e.g. SQL's `alpha`) a sweep can set."""
+  """Fields a sweep can set: scalar float fields of the agent's `TrainState` (e.g. `alpha`) and
+  the Config's learning rates (`agent.LEARNING_RATES`, held in the optimizer states)."""
   state = jax.eval_shape(lambda k: agent.init(config, k, obs_size, action_size),
                          jax.random.key(0))
-  return tuple(f.name for f in dataclasses.fields(state) if f.name != "step"
-               and isinstance(getattr(state, f.name), jax.ShapeDtypeStruct)
-               and getattr(state, f.name).shape == ()
-               and jnp.issubdtype(getattr(state, f.name).dtype, jnp.floating))
+  fields = tuple(f.name for f in dataclasses.fields(state) if f.name != "step"
+                 and isinstance(getattr(state, f.name), jax.ShapeDtypeStruct)
+                 and getattr(state, f.name).shape == ()
+                 and jnp.issubdtype(getattr(state, f.name).dtype, jnp.floating))
+  return fields + tuple(getattr(agent, "LEARNING_RATES", {}))
+
+
+def set_swept(agent, state, values: dict):
+  """`state` (leaves `[R, ...]`) with each swept field set to its `[R]` values: `TrainState`
+  fields directly, learning rates in every optimizer state `agent.LEARNING_RATES` names."""
+  rates = getattr(agent, "LEARNING_RATES", {})
+  for field, value in values.items():
+    if field in rates:
+      state = state.replace(**{name: common.with_learning_rate(getattr(state, name), value)
+                               for name in rates[field]})
+    else:
+      state = state.replace(**{field: jnp.asarray(value, getattr(state, field).dtype)})
+  return state
 
 
 def replay_bytes(env, loop: LoopConfig, num_runs: int) -> tuple[int, int]:
@@ -321,8 +337,9 @@ def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict 
     env: an `EpisodeLimit`-wrapped environment (`softq.envs.make`).
     keys: `[S]` PRNG keys, one per seed.
     loop: budget and data collection.
-    sweep: `{field: [V] values}` for fields in `sweepable(...)`; every field lists `V` values
-      (zipped) and each is run with every seed: `R = V * S` runs.
+    sweep: `{field: [V] values}` for fields in `sweepable(...)` (e.g. `alpha`,
+      `q_learning_rate`); every field lists `V` values (zipped) and each is run with every seed:
+      `R = V * S` runs. A swept value replaces the config's at initialisation.
     eval_key: key of the evaluation rollouts (default: derived from `keys[0]`).
     on_chunk: `on_chunk(steps_done, metrics, evaluation)`, numpy leaves `[R, ...]`.
     checkpointer: a `softq.checkpoint.Checkpointer` (or `None`).
@@ -352,8 +369,8 @@ def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict 
   else:
     carry = program.init(run_keys)
     if values:
-      repeat = lambda v: jnp.repeat(jnp.asarray(v, jnp.float32), num_seeds)
-      agent_state = carry.seeds.agent.replace(**{f: repeat(v) for f, v in values.items()})
+      agent_state = set_swept(agent, carry.seeds.agent,
+                              {f: jnp.repeat(jnp.asarray(v), num_seeds) for f, v in values.items()})
       carry = carry.replace(seeds=carry.seeds.replace(agent=agent_state))
   carry = jax.device_put(carry, sharding(carry))  # restored keys come back unsharded
   if eval_key is None:
@@ -388,6 +405,8 @@ def sweep_values(agent, config, env, sweep: dict) -> dict:
                        f"{', '.join(allowed) or 'none'}")
     if not len(vals):
       raise ValueError(f"sweep {field} needs at least one value")
+    if not all(math.isfinite(v) and v > 0 for v in vals):
+      raise ValueError(f"sweep {field} values must be finite and > 0, got {list(vals)}")
   lengths = {len(v) for v in sweep.values()}
   if len(lengths) > 1:
     raise ValueError(f"swept fields need the same number of values, got {sorted(lengths)}")

@@ -1,7 +1,9 @@
 """Training at scale: 4 forced host devices give the 1-device results bit for bit; time limits
 bootstrap and terminations do not (probe environments with known values); non-finite
-parameters are reported with step, parameter and seed; replay memory is checked."""
+parameters are reported with step, parameter and seed; replay memory is checked; learning-rate
+sweeps equal separate runs."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,8 +14,9 @@ import numpy as np
 import pytest
 from brax.envs.base import Env, State
 
-from softq import envs, losses, train
+from softq import agents, envs, losses, train
 from softq.envs.wrappers import EpisodeLimit, step_and_reset
+from softq.replay import Transition
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -120,3 +123,74 @@ def test_replay_memory_is_reported_and_refused_when_too_large():
                           replay_capacity=10**12)
   with pytest.raises(ValueError, match="does not fit"):
     train.check_memory(env, huge, 4)
+
+
+def _transitions(b=4, obs_size=3, action_size=2):
+  k = jax.random.split(jax.random.key(5), 3)
+  return Transition(obs=jax.random.normal(k[0], (b, obs_size)),
+                    action=jax.random.uniform(k[1], (b, action_size), minval=-1, maxval=1),
+                    reward=jax.random.normal(k[2], (b,)), next_obs=jnp.ones((b, obs_size)),
+                    terminal=jnp.zeros(b), truncated=jnp.zeros(b))
+
+
+TINY_AGENTS = {
+    "sql": dict(hidden_sizes=(8,), batch_size=4, kernel_particles=2, value_particles=2),
+    "ddpg": dict(hidden_sizes=(8,), batch_size=4),
+    "sac": dict(critic_hidden=(8,), actor_hidden=(8,), batch_size=4, auto_alpha=True),
+    "s2ac": dict(variant="amortized", critic_hidden=(8,), actor_hidden=(8,),
+                 sampler_hidden=(8,), batch_size=4, num_particles=2, num_steps=1,
+                 auto_alpha=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY_AGENTS))
+def test_learning_rate_set_by_a_sweep_equals_the_config_rate(name):
+  """Every learning rate of every agent (all its optimizers: SAC/S2AC's temperature and S2AC's
+  amortized sampler included) is sweepable, and writing it into the initial state gives exactly
+  the update of an agent configured with that rate."""
+  agent = agents.AGENTS[name]
+  config = agent.Config(**TINY_AGENTS[name])
+  rates = {f: 3.0 * getattr(config, f) for f in agent.LEARNING_RATES}
+  assert set(rates) <= set(train.sweepable(agent, config, 3, 2))
+  batch = _transitions()
+  key = jax.random.key(0)
+  update = lambda c, s: jax.jit(lambda s: agent.update(c, s, batch)[0])(s)
+  swept = update(config, train.set_swept(agent, agent.init(config, key, 3, 2), rates))
+  configured_config = dataclasses.replace(config, **rates)
+  configured = update(configured_config, agent.init(configured_config, key, 3, 2))
+  unswept = update(config, agent.init(config, key, 3, 2))
+  raw = lambda x: jax.random.key_data(x) if jax.dtypes.issubdtype(
+      x.dtype, jax.dtypes.prng_key) else x
+  for a, b in zip(jax.tree.leaves(swept), jax.tree.leaves(configured)):
+    np.testing.assert_array_equal(raw(a), raw(b))
+  tuned = lambda s: (s.params, s.alpha if getattr(config, "auto_alpha", False) else ())
+  changed, before = jax.tree.leaves(tuned(swept)), jax.tree.leaves(tuned(unswept))
+  assert all(not np.array_equal(a, b) for a, b in zip(changed, before))
+
+
+def test_learning_rate_sweep_equals_separate_runs():
+  """`train(..., sweep={"q_learning_rate": [...]})` in one program equals separate runs whose
+  config has that rate (same vmap width, see tests/test_checkpoint.py)."""
+  ddpg = agents.AGENTS["ddpg"]
+  config = ddpg.Config(hidden_sizes=(8, 8), batch_size=4)
+  loop = train.LoopConfig(total_steps=20, chunk_steps=10, warmup_steps=10, replay_capacity=32,
+                          eval_episodes=1)
+  env = envs.make("multigoal")
+  keys = jax.random.split(jax.random.key(0), 2)
+  program = train.build(ddpg, config, env, loop)
+  sweep = {"q_learning_rate": [config.q_learning_rate, 0.01], "actor_learning_rate": [1e-4, 3e-3]}
+  swept = train.train(ddpg, config, env, keys, loop, sweep=sweep, program=program)
+  assert [(r["seed"], r["q_learning_rate"]) for r in swept.runs] == [
+      (0, 1e-3), (1, 1e-3), (0, 0.01), (1, 0.01)]
+  hashes = train.params_sha256(swept.carry.seeds.agent.params)
+  four_keys = jnp.concatenate([keys, keys])
+  low = train.train(ddpg, config, env, four_keys, loop, program=program)
+  high_config = dataclasses.replace(config, q_learning_rate=0.01, actor_learning_rate=3e-3)
+  high = train.train(ddpg, high_config, env, four_keys, loop)
+  assert train.params_sha256(low.carry.seeds.agent.params)[:2] == hashes[:2]
+  assert train.params_sha256(high.carry.seeds.agent.params)[:2] == hashes[2:]
+  assert len(set(hashes)) == 4
+  with pytest.raises(ValueError, match="sweepable: q_learning_rate, actor_learning_rate"):
+    train.sweep_values(ddpg, config, env, {"learning_rate": [0.1]})
+  with pytest.raises(ValueError, match="finite and > 0"):
+    train.sweep_values(ddpg, config, env, {"q_learning_rate": [0.1, 0.0]})

@@ -1,7 +1,8 @@
-"""Helpers shared by the agents: config validation and target-network updates."""
+"""Helpers shared by the agents: config validation, optimizers and target-network updates."""
 
 import jax
 import jax.numpy as jnp
+import optax
 
 
 def check(condition: bool, field: str, accepted: str, value) -> None:
@@ -33,3 +34,21 @@ def update_target(target, online, step: jax.Array, period: int, tau: float):
   """
   due = (step % period) == 0
   return jax.tree.map(lambda t, o: jnp.where(due, (1.0 - tau) * t + tau * o, t), target, online)
+
+
+def adam(learning_rate: float) -> optax.GradientTransformation:
+  """Adam whose learning rate lives in its state (`hyperparams["learning_rate"]`, a scalar).
+
+  `update` reads the rate from the state, so a sweep sets it per run by writing the state
+  (`with_learning_rate`) and one compiled program trains every rate (DESIGN.md, sweeps).
+  """
+  return optax.inject_hyperparams(optax.adam, static_args=("b1", "b2", "eps", "eps_root"))(
+      learning_rate=learning_rate)
+
+
+def with_learning_rate(opt_state, value):
+  """`opt_state` (of `adam`) with its learning rate set to `value` (scalar, or `[R]` for a
+  state batched over runs), in the state's dtype."""
+  rate = opt_state.hyperparams["learning_rate"]
+  hyperparams = dict(opt_state.hyperparams, learning_rate=jnp.asarray(value, rate.dtype))
+  return opt_state._replace(hyperparams=hyperparams)

@@ -68,8 +68,12 @@ def _nets(config: Config, action_size: int):
           networks.DeterministicActor(config.hidden_sizes, action_size))
 
 
+# Config learning-rate fields -> the optimizer states holding them (sweepable, `softq.train`).
+LEARNING_RATES = {"q_learning_rate": ("q_opt_state",), "actor_learning_rate": ("actor_opt_state",)}
+
+
 def _optimizers(config: Config):
-  return optax.adam(config.q_learning_rate), optax.adam(config.actor_learning_rate)
+  return common.adam(config.q_learning_rate), common.adam(config.actor_learning_rate)
 
 
 def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:

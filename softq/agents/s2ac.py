@@ -126,10 +126,15 @@ def _nets(config: Config, action_size: int):
           networks.NoiseSampler(config.sampler_hidden, action_size))
 
 
+# Config learning-rate fields -> the optimizer states holding them (sweepable, `softq.train`).
+LEARNING_RATES = {"learning_rate": ("critic_opt_state", "actor_opt_state", "sampler_opt_state",
+                                    "alpha_opt_state")}
+
+
 def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
   """Fresh critics (target = copy), `q0` net and sampler as the variant needs, Adam states."""
   critic, actor, sampler = _nets(config, action_size)
-  opt = optax.adam(config.learning_rate)
+  opt = common.adam(config.learning_rate)
   k_c, k_a, k_s, key = jax.random.split(key, 4)
   obs, act = jnp.zeros((1, obs_size)), jnp.zeros((1, action_size))
   critic_params = critic.init(k_c, obs, act)
@@ -247,7 +252,7 @@ def _bandwidth(config: Config, particles: jax.Array) -> jax.Array:
 def update(config: Config, state: TrainState, batch: Transition):
   """One critic, one `q0` (unless "phi"), one sampler ("amortized") and, with `auto_alpha`,
   one temperature step on `batch` (leaves `[B, ...]`); returns `(state, metrics)`."""
-  opt = optax.adam(config.learning_rate)
+  opt = common.adam(config.learning_rate)
   params = state.params
   b, d, m = batch.reward.shape[0], params.action_size, config.num_particles
   key, k_next, k_now, k_sampler = jax.random.split(state.key, 4)

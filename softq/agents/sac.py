@@ -98,6 +98,10 @@ def _nets(config: Config, action_size: int):
           GaussianPolicy(config.actor_hidden, action_size))
 
 
+# Config learning-rate fields -> the optimizer states holding them (sweepable, `softq.train`).
+LEARNING_RATES = {"learning_rate": ("critic_opt_state", "actor_opt_state", "alpha_opt_state")}
+
+
 def target_entropy(config: Config, action_size: int) -> float:
   """`config.target_entropy`, or `-d` when unset (§3.8)."""
   if config.target_entropy is None:
@@ -108,7 +112,7 @@ def target_entropy(config: Config, action_size: int) -> float:
 def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
   """Fresh twin critics (target = copy), actor, Adam states; `alpha` from the config."""
   critic, actor = _nets(config, action_size)
-  opt = optax.adam(config.learning_rate)
+  opt = common.adam(config.learning_rate)
   k_c, k_a, key = jax.random.split(key, 3)
   obs, act = jnp.zeros((1, obs_size)), jnp.zeros((1, action_size))
   critic_params = critic.init(k_c, obs, act)
@@ -162,7 +166,7 @@ def actor_loss(config: Config, actor_params, critic_params, alpha, obs: jax.Arra
 
 def update(config: Config, state: TrainState, batch: Transition):
   """One critic, one actor and (if `auto_alpha`) one temperature step; `(state, metrics)`."""
-  opt = optax.adam(config.learning_rate)
+  opt = common.adam(config.learning_rate)
   params = state.params
   d = params.action_size
   key, k_next, k_now = jax.random.split(state.key, 3)

@@ -72,8 +72,13 @@ def _nets(config: Config, action_size: int):
           networks.NoiseSampler(config.hidden_sizes, action_size))
 
 
+# Config learning-rate fields -> the optimizer states holding them (sweepable, `softq.train`).
+LEARNING_RATES = {"q_learning_rate": ("q_opt_state",),
+                  "sampler_learning_rate": ("sampler_opt_state",)}
+
+
 def _optimizers(config: Config):
-  return optax.adam(config.q_learning_rate), optax.adam(config.sampler_learning_rate)
+  return common.adam(config.q_learning_rate), common.adam(config.sampler_learning_rate)
 
 
 def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
