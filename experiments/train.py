@@ -34,8 +34,10 @@ flags.DEFINE_string("backend", None, "Physics backend (Brax: generalized, positi
                     "mjx; default: the environment's own).")
 flags.DEFINE_integer("episode_length", None, "Steps before truncation (default: the task's).")
 flags.DEFINE_integer("seeds", 2, "Independent seeds per sweep value.")
-flags.DEFINE_string("sweep", "", "Swept TrainState fields, e.g. alpha=0.1,0.2,0.5 "
-                    "(several separated by ';' need equal lengths).")
+flags.DEFINE_string("sweep", "", "Swept fields (softq.train.sweepable: alpha and the Config's "
+                    "learning rates), e.g. alpha=0.1,0.2,0.5 or 'q_learning_rate=1e-3,3e-4;"
+                    "actor_learning_rate=1e-4,3e-5' (several separated by ';' are zipped and need "
+                    "equal lengths).")
 flags.DEFINE_integer("steps", 10_000, "Total environment steps per run.")
 flags.DEFINE_integer("warmup", 1000, "Transitions collected before the first update.")
 flags.DEFINE_integer("chunk", 1000, "Steps between evaluations, logs and checkpoints.")
@@ -96,7 +98,7 @@ def main(argv):
   except ValueError as e:
     cli.fail(str(e))
   description = describe(config, loop, sweep)
-  restore = None
+  restore, step = None, 0
   if FLAGS.resume:
     try:
       step = checkpoint.latest(os.path.join(FLAGS.resume, "checkpoints"), description)
@@ -112,7 +114,7 @@ def main(argv):
     checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
                                            FLAGS.checkpoint_every, description, FLAGS.keep)
   try:
-    results = run_experiment(agent, config, env, loop, sweep, out, checkpointer, restore)
+    results = run_experiment(agent, config, env, loop, sweep, out, checkpointer, restore, step)
   except (checkpoint.CheckpointError, FloatingPointError) as e:
     cli.fail(str(e))
   finally:
@@ -151,8 +153,13 @@ def describe(config, loop, sweep) -> dict:
       "sweep": sweep, "config": dataclasses.asdict(config), "loop": loop_fields}))
 
 
-def run_experiment(agent, config, env, loop, sweep, out, checkpointer, restore) -> dict:
-  """Trains all runs, writes results.json, curves and logs; returns the results."""
+def run_experiment(agent, config, env, loop, sweep, out, checkpointer, restore,
+                   start_step=0) -> dict:
+  """Trains all runs, writes results.json, curves and logs; returns the results.
+
+  A resumed run (`restore`, from the checkpoint at `start_step`) continues DIR/metrics.csv and
+  the learning curve from that step.
+  """
   import jax
   import numpy as np
 
@@ -161,7 +168,7 @@ def run_experiment(agent, config, env, loop, sweep, out, checkpointer, restore) 
 
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
   num_runs = FLAGS.seeds * max((len(v) for v in sweep.values()), default=1)
-  logger = RunLogger(out, loop.total_steps, num_runs)
+  logger = RunLogger(out, loop.total_steps, num_runs, start_step)
 
   start = time.time()
   try:

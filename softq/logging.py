@@ -16,16 +16,44 @@ class RunLogger:
   `scalars = {name: [S] array}` after each chunk (or pass `log.on_chunk` to `softq.train.run`),
   and `log.close()` at the end. `log.steps` and `log.eval_returns` (`[S]` per chunk) keep the
   evaluation history for learning curves.
+
+  A resumed run passes `start_step`, the step of the checkpoint it continues: the rows an earlier
+  run wrote up to that step are kept (with their evaluation history), later ones are dropped
+  (the resumed run writes those steps again) and new rows are appended.
   """
 
   def __init__(self, out_dir: str, total_steps: int, num_seeds: int, start_step: int = 0):
     self.num_seeds = num_seeds
     self._csv_path = os.path.join(out_dir, "metrics.csv")
     self._columns = None
+    self.steps, self.eval_returns = [], []
+    if start_step and os.path.exists(self._csv_path):
+      self._continue(start_step)
     self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard"))
     self._bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
     self._last = (time.perf_counter(), start_step)
-    self.steps, self.eval_returns = [], []
+
+  def _continue(self, start_step: int) -> None:
+    """Keeps metrics.csv's header and rows with step <= `start_step`; refills the history."""
+    with open(self._csv_path, newline="") as f:
+      rows = list(csv.reader(f))
+    if not rows:
+      return
+    kept = [r for r in rows[1:] if int(r[0]) <= start_step]
+    if any(int(r[1]) >= self.num_seeds for r in kept):
+      raise ValueError(f"{self._csv_path} has more than {self.num_seeds} seeds; it belongs to "
+                       "another run")
+    self._columns = rows[0]
+    temporary = self._csv_path + ".tmp"
+    with open(temporary, "w", newline="") as f:
+      csv.writer(f).writerows([self._columns] + kept)
+    os.replace(temporary, self._csv_path)
+    if "eval_return" in self._columns:
+      column = self._columns.index("eval_return")
+      for step in sorted({int(r[0]) for r in kept}):
+        values = {int(r[1]): float(r[column]) for r in kept if int(r[0]) == step}
+        self.steps.append(step)
+        self.eval_returns.append(np.array([values[s] for s in range(self.num_seeds)]))
 
   def on_chunk(self, step: int, metrics: dict, evaluation: dict) -> None:
     """`softq.train.run`'s callback: logs the metrics and the mean evaluation return per seed."""
@@ -41,6 +69,9 @@ class RunLogger:
       self._columns = ["step", "seed"] + names
       with open(self._csv_path, "w", newline="") as f:
         csv.writer(f).writerow(self._columns)
+    elif self._columns != ["step", "seed"] + names:
+      raise ValueError(f"{self._csv_path} has columns {self._columns[2:]}, this run writes "
+                       f"{names}")
     with open(self._csv_path, "a", newline="") as f:
       writer = csv.writer(f)
       for seed in range(self.num_seeds):

@@ -1,5 +1,6 @@
-"""Checkpoint/resume (orbax): bit-identical resume, SIGKILL during a save, corrupt/missing/
-mismatched checkpoints rejected without touching them, and α sweeps equal to separate runs.
+"""Checkpoint/resume (orbax): bit-identical resume, SIGKILL during a save (the resumed launcher
+continues metrics.csv), corrupt/missing/mismatched checkpoints rejected without touching them,
+and α sweeps equal to separate runs.
 
 The in-process runs use exactly the configuration `experiments.train` builds from TINY_FLAGS,
 so the launcher's hashes (in subprocesses) are compared against them.
@@ -164,6 +165,9 @@ def test_sigkill_during_save_resumes_from_previous_checkpoint(saved_run, tmp_pat
   assert results["resumed"]
   assert [r["params_sha256"] for r in results["runs"]] == hashes
   assert [r["alpha"] for r in results["runs"]] == [0.1, 0.1, 0.5, 0.5]
+  with open(os.path.join(out, "metrics.csv")) as f:  # rows up to 20 kept, 30 written again
+    steps = [int(line.split(",")[0]) for line in f.read().splitlines()[1:]]
+  assert steps == [step for step in range(CHUNK, STEPS + 1, CHUNK) for _ in range(4)]
   mismatched = subprocess.run([sys.executable, "-m", "experiments.train", *TINY_FLAGS,
                                "--hidden=16", f"--resume={out}", "--steps=60"], cwd=ROOT,
                               capture_output=True, text=True)

@@ -1,4 +1,5 @@
-"""softq.train: vmapped seeds equal separate runs; short SQL and DDPG runs on the multi-goal task."""
+"""softq.train: vmapped seeds equal separate runs; short SQL and DDPG runs on the multi-goal task;
+a resumed run continues metrics.csv."""
 
 import jax
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 from softq import envs, train
 from softq.agents import ddpg, sql
 from softq.envs import multigoal
+from softq.logging import RunLogger
 
 ENV = envs.make("multigoal")
 
@@ -63,3 +65,28 @@ def test_short_ddpg_run_commits_to_one_goal_per_seed():
                       axis=-1)
   assert np.all(nearest == nearest[:, :1]), nearest  # one goal per seed
   assert np.all(np.linalg.norm(finals, axis=-1) > 3.0), finals  # and the paths went there
+
+
+def test_resumed_logger_continues_metrics_csv(tmp_path):
+  """A logger resumed at step 20 keeps the earlier rows up to 20 and their evaluation history,
+  drops rows written after the checkpoint (they are written again) and appends."""
+  def chunk(log, step):
+    log.on_chunk(step, {"q_loss": np.array([step, -step])},
+                 {"returns": np.array([[step, step + 2], [-step, -step]])})
+
+  first = RunLogger(str(tmp_path), 40, 2)
+  for step in (10, 20, 30):
+    chunk(first, step)
+  first.close()
+  resumed = RunLogger(str(tmp_path), 40, 2, start_step=20)
+  assert resumed.steps == [10, 20]
+  np.testing.assert_array_equal(resumed.eval_returns, [[11, -10], [21, -20]])
+  for step in (30, 40):
+    chunk(resumed, step)
+  resumed.close()
+  with open(tmp_path / "metrics.csv") as f:
+    lines = f.read().splitlines()
+  assert lines[0] == "step,seed,eval_return,q_loss"
+  expected = [[(s, 0, s + 1, s), (s, 1, -s, -s)] for s in (10, 20, 30, 40)]
+  assert [tuple(map(float, line.split(","))) for line in lines[1:]] == sum(expected, [])
+  assert resumed.steps == [10, 20, 30, 40]
