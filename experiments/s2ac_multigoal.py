@@ -35,9 +35,12 @@ flags.DEFINE_integer("batch", 100, "Minibatch size (§3.9).")
 flags.DEFINE_integer("particles", 10, "S2AC particles m (§3.9) and SQL kernel particles.")
 flags.DEFINE_integer("svgd_steps", 10, "S2AC SVGD steps L (§3.9: 10 on this task).")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate of every net (§3.9).")
-flags.DEFINE_string("bandwidth", "1.0", "S2AC kernel bandwidth h: a number (fixed) or median, "
-                    "median_distance, mean (§2.4). Fixed by default: with the median heuristic "
-                    "the actor collapsed the particles and the entropy estimate diverged.")
+flags.DEFINE_string("bandwidth", "median", "S2AC kernel bandwidth h: median, median_distance, "
+                    "mean (§2.4, recomputed every SVGD step) or a number (fixed).")
+flags.DEFINE_enum("log_det", "exact", ("trace", "exact"),
+                  "S2AC log-density increment per SVGD step: the exact leave-one-out "
+                  "log-determinant (stein.svgd_step) or its first-order trace (§3.3), which with "
+                  "the median bandwidth the actor exploits by collapsing its particles.")
 flags.DEFINE_enum("selection", "softmax", ("random", "softmax", "max"),
                   "S2AC evaluation-time particle selection (§3.6).")
 flags.DEFINE_integer("episodes", 50, "Test episodes per run, with and without the obstacle.")
@@ -98,7 +101,7 @@ def _agent_and_config(name: str, bandwidth):
       s2ac.Config, variant=variant, critic_hidden=hidden, actor_hidden=(FLAGS.hidden,) * 3,
       sampler_hidden=hidden, learning_rate=FLAGS.lr, batch_size=FLAGS.batch,
       num_particles=FLAGS.particles, num_steps=FLAGS.svgd_steps, bandwidth=bandwidth,
-      eval_selection=FLAGS.selection)
+      log_det=FLAGS.log_det, eval_selection=FLAGS.selection)
 
 
 def main(argv):
@@ -188,7 +191,9 @@ def run_experiment(agents: dict, alphas: list, loop, out: str) -> dict:
         figures["heatmap"][(name, alpha)] = np.mean(heat[rows], 0)
     results["algos"][name] = {
         "config": dataclasses.asdict(config), "wall_seconds": round(seconds, 1),
-        "entropy_estimate": _ENTROPY_NOTE.get(name, "closed form (§3.3), m particles"),
+        "entropy_estimate": _ENTROPY_NOTE.get(
+            name, f"change of variables through the SVGD steps ({config.log_det} log-det, §3.2–"
+                  f"§3.3), m particles"),
         "by_alpha": by_alpha, "runs": runs}
   _plot(out, results, figures, alphas, grid)
   with open(os.path.join(out, "results.json"), "w") as f:

@@ -37,7 +37,9 @@ class Config:
 
   `num_steps` is `L` (3 for MuJoCo, 10 for the multi-goal task); `bandwidth` is a heuristic
   name of §2.4 (recomputed at every SVGD step) or a number, a fixed `h` (seed 003 App. J lists a
-  fixed kernel variance); `truncation` bounds `q0` in
+  fixed kernel variance); `log_det` is the SVGD log-density increment, the spec's first-order
+  `"trace"` (§3.3) or the `"exact"` leave-one-out log-determinant (`stein.svgd_step`), which
+  the actor cannot exploit by collapsing its particles; `truncation` bounds `q0` in
   standard deviations (`inf`: untruncated, as SAC); `eval_selection` is the evaluation-time
   choice among the particles (§3.6); `auto_alpha` tunes `alpha` toward `target_entropy`
   (`None`: `-d`) as SAC does (§3.8).
@@ -58,6 +60,7 @@ class Config:
   num_steps: int = 3
   step_size: float = 0.1
   bandwidth: str | float = "median"
+  log_det: str = "trace"
   truncation: float = 3.0
   init_std: float = 0.5
   eval_selection: str = "softmax"
@@ -81,6 +84,8 @@ class Config:
     common.check(self.bandwidth in kernels.BANDWIDTHS or (fixed and self.bandwidth > 0),
                  "bandwidth", f"one of {', '.join(kernels.BANDWIDTHS)} or a number > 0",
                  self.bandwidth)
+    common.check(self.log_det in stein.LOG_DETS, "log_det", f"one of {', '.join(stein.LOG_DETS)}",
+                 self.log_det)
     common.check(self.eval_selection in SELECTIONS, "eval_selection",
                  f"one of {', '.join(SELECTIONS)}", self.eval_selection)
     common.check(isinstance(self.auto_alpha, bool), "auto_alpha", "True or False",
@@ -187,7 +192,7 @@ def policy(config: Config, critic_params, actor_params, alpha, obs: jax.Array,
       lambda a: jnp.min(critic.apply(critic_params, obs_m, a), axis=0), alpha)
   actions, _, log_probs = stein.stein_policy(
       mean, std, noise, score, config.num_steps, config.step_size, config.bandwidth,
-      config.truncation)
+      config.truncation, config.log_det)
   return actions, log_probs
 
 
