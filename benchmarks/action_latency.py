@@ -7,7 +7,9 @@ compiled `act`, evaluation mode) and of one gradient update (`update` on a repla
 algorithm at the observation/action sizes of the multi-goal task (S2AC with m = 10, L = 10, §3.9)
 and of Brax's Hopper, Walker2d, HalfCheetah and Ant (L = 3). Networks and batch sizes are each
 algorithm's defaults (§2.8, §3.8, §3.9). Compile time is reported separately from the
-steady-state time (`block_until_ready`, median of `--repeats`). Prints JSON to stdout.
+steady-state time (`block_until_ready`, median of `--repeats`), and beside each time the work it
+does: XLA's own FLOP count of the compiled program (`cost_analysis`), so a time ratio can be read
+against the FLOP ratio. Prints JSON to stdout.
 """
 
 import json
@@ -45,6 +47,25 @@ def _timed(fn, *args, repeats: int) -> tuple[float, float]:
   return 1e3 * first, 1e3 * statistics.median(times)
 
 
+def _mflop(fn, *args) -> float:
+  """Millions of floating-point operations XLA counts in the compiled `fn(*args)`.
+
+  XLA's cost analysis counts a loop body once, whatever its trip count, so the program is
+  lowered for counting (only) with every `lax.scan` unrolled: S2AC's `L` SVGD steps count `L`
+  times. The timed program keeps its scans.
+  """
+  import jax
+  from unittest import mock
+  scan = jax.lax.scan
+  unrolled = lambda f, init, xs=None, length=None, **kw: scan(
+      f, init, xs, length=length, **{**kw, "unroll": True})
+  with mock.patch.object(jax.lax, "scan", unrolled):
+    lowered = jax.jit(lambda *a: fn.__wrapped__(*a)).lower(*args)  # fresh trace, no cache
+  cost = lowered.compile().cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return round(float(cost.get("flops", float("nan"))) / 1e6, 3)
+
+
 def _agent(name: str, num_steps: int):
   from softq.agents import s2ac, sac, sql
   if name == "sac":
@@ -80,8 +101,9 @@ def measure(name: str, obs_size: int, action_size: int, num_steps: int, repeats:
   update = jax.jit(lambda s, bt: agent.update(config, s, bt))
   update_first, update_ms = _timed(update, state, batch, repeats=max(repeats // 5, 5))
   return {"algo": name, "action_ms": round(act_ms, 4), "action_compile_ms": round(act_first, 1),
+          "action_mflop": _mflop(act, state.params, obs, k_act),
           "update_ms": round(update_ms, 3), "update_compile_ms": round(update_first, 1),
-          "batch_size": b}
+          "update_mflop": _mflop(update, state, batch), "batch_size": b}
 
 
 def main(argv):
@@ -103,6 +125,8 @@ def main(argv):
     for row in rows:
       row["action_vs_sac"] = round(row["action_ms"] / sac_row["action_ms"], 2)
       row["update_vs_sac"] = round(row["update_ms"] / sac_row["update_ms"], 2)
+      row["action_mflop_vs_sac"] = round(row["action_mflop"] / sac_row["action_mflop"], 1)
+      row["update_mflop_vs_sac"] = round(row["update_mflop"] / sac_row["update_mflop"], 1)
     results["sizes"][size] = {"obs_size": obs_size, "action_size": action_size,
                               "s2ac_svgd_steps": num_steps, "s2ac_particles": 10, "rows": rows}
     print(f"{size}: done", file=sys.stderr, flush=True)
