@@ -8,7 +8,7 @@ termination, and keeps the real final observation.
 
 from brax.envs.base import Env
 
-from softq.envs import asymmetric_multigoal, multigoal
+from softq.envs import asymmetric_multigoal, multigoal, pendulum
 from softq.envs.wrappers import EpisodeLimit
 
 _ENVS = {
@@ -17,6 +17,7 @@ _ENVS = {
                              asymmetric_multigoal.HORIZON),
     "asymmetric_multigoal_obstacle": (asymmetric_multigoal.with_obstacle,
                                       asymmetric_multigoal.HORIZON),
+    "pendulum": (pendulum.Pendulum, pendulum.HORIZON),
 }
 
 BRAX_NAMES = ("ant", "halfcheetah", "hopper", "humanoid", "walker2d", "swimmer", "reacher",
