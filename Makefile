@@ -1,10 +1,11 @@
-# softq — the two commands a newcomer runs: `make demo` and `make test`.
+# softq — the commands a newcomer runs: `make demo`, `make test`, and `make bench` (peers).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test
+.PHONY: demo test bench
+BENCH_FLAGS ?= --quick
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,3 +19,6 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run $(BENCH_FLAGS) --install --out runs/bench
