@@ -191,9 +191,7 @@ def run_experiment(agents: dict, alphas: list, loop, out: str) -> dict:
         figures["heatmap"][(name, alpha)] = np.mean(heat[rows], 0)
     results["algos"][name] = {
         "config": dataclasses.asdict(config), "wall_seconds": round(seconds, 1),
-        "entropy_estimate": _ENTROPY_NOTE.get(
-            name, f"change of variables through the SVGD steps ({config.log_det} log-det, §3.2–"
-                  f"§3.3), m particles"),
+        "entropy_estimate": _entropy_note(name, config),
         "by_alpha": by_alpha, "runs": runs}
   _plot(out, results, figures, alphas, grid)
   with open(os.path.join(out, "results.json"), "w") as f:
@@ -201,8 +199,14 @@ def run_experiment(agents: dict, alphas: list, loop, out: str) -> dict:
   return results
 
 
-_ENTROPY_NOTE = {"sac": "Monte Carlo -E log pi of the tanh-Gaussian (100 draws)",
-                 "sql": None}
+def _entropy_note(name: str, config) -> str | None:
+  """How the entropy in results.json was estimated for this algorithm."""
+  if name == "sac":
+    return "Monte Carlo -E log pi of the tanh-Gaussian (100 draws)"
+  if name == "sql":
+    return None
+  return (f"change of variables through the SVGD steps ({config.log_det} log-det, §3.2-§3.3), "
+          f"m particles")
 
 
 def _fractions(goals) -> list:
