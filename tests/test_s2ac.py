@@ -1,6 +1,7 @@
 """Tests of the S2AC and SAC agents (§3.4–§3.8) and the asymmetric multi-goal task (§4.2)."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -172,3 +173,28 @@ def test_experiment_rejects_bad_flags_with_one_line(args, message, tmp_path):
       cwd=ROOT, capture_output=True, text=True, timeout=120)
   lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
   assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
+
+
+@pytest.mark.slow
+def test_experiment_runs_end_to_end_on_a_tiny_budget(tmp_path):
+  # Every stage of the app (sweep training, test episodes with and without the obstacle,
+  # entropies, figures, results.json) for an S2AC variant and SAC, in seconds-sized shapes.
+  args = ["--algo", "s2ac,sac", "--alphas", "1,3", "--seeds", "1", "--steps", "100",
+          "--warmup", "50", "--chunk", "50", "--hidden", "8", "--batch", "8", "--particles", "3",
+          "--svgd_steps", "1", "--episodes", "2", "--grid", "2", "--out", str(tmp_path)]
+  proc = subprocess.run([sys.executable, "-m", "experiments.s2ac_multigoal", *args], cwd=ROOT,
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  with open(tmp_path / "results.json") as f:
+    results = json.load(f)
+  assert set(results["algos"]) == {"s2ac", "sac"}
+  s2ac_result = results["algos"]["s2ac"]
+  assert s2ac_result["config"]["bandwidth"] == "median"
+  assert s2ac_result["config"]["log_det"] == "exact"
+  assert "exact log-det" in s2ac_result["entropy_estimate"]
+  for run in s2ac_result["runs"]:
+    assert len(run["probe_entropy"]) == 6 and all(np.isfinite(run["probe_entropy"]))
+    assert abs(sum(run["goal_fractions"]) + run["no_goal_fraction"] - 1.0) < 1e-6
+  for name in ("trajectories.png", "trajectories_obstacle.png", "entropy_heatmap.png",
+               "goal_distribution.png"):
+    assert (tmp_path / name).stat().st_size > 0
