@@ -32,7 +32,10 @@ flags.DEFINE_integer("particles", 100, "SQL kernel particles per state (paper: 1
 flags.DEFINE_integer("value_particles", 50, "SQL proposal samples for the soft value (K_V).")
 flags.DEFINE_integer("batch", 64, "Minibatch size.")
 flags.DEFINE_float("discount", 0.99, "Discount factor.")
-flags.DEFINE_integer("target_update_period", 1000, "Steps between hard target copies.")
+flags.DEFINE_integer("target_update_period", 1000, "Steps between target updates.")
+flags.DEFINE_float("tau", 1.0, "DDPG target update weight: 1 = hard copies (the paper's); with "
+                   "--target_update_period 1 a small tau is Polyak averaging (§2.9). SQL: 1 only "
+                   "(§2.2).")
 flags.DEFINE_integer("hidden", 100, "Width of the two hidden layers (paper: 100 on this task).")
 flags.DEFINE_integer("eval_paths", 50, "Evaluation paths per seed (figure and goal counts).")
 flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
@@ -51,6 +54,8 @@ def main(argv):
                "value_particles"):
     if getattr(FLAGS, name) < 1:
       cli.fail(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
+  if FLAGS.algo == "sql" and FLAGS.tau != 1.0:
+    cli.fail(f"--tau applies to ddpg only (SQL's targets are hard copies, §2.2), got {FLAGS.tau}")
   agent = agents.AGENTS[FLAGS.algo]
   hidden = (FLAGS.hidden, FLAGS.hidden)
   if FLAGS.algo == "sql":
@@ -60,7 +65,7 @@ def main(argv):
         discount=FLAGS.discount, target_update_period=FLAGS.target_update_period)
   else:
     config = cli.config_or_fail(agent.Config, hidden_sizes=hidden, batch_size=FLAGS.batch,
-                                discount=FLAGS.discount,
+                                discount=FLAGS.discount, tau=FLAGS.tau,
                                 target_update_period=FLAGS.target_update_period)
   loop = cli.config_or_fail(train.LoopConfig, total_steps=FLAGS.steps, chunk_steps=FLAGS.chunk,
                             warmup_steps=FLAGS.warmup, eval_episodes=FLAGS.eval_paths)
