@@ -76,8 +76,10 @@ def main(argv):
   description = json.loads(json.dumps({
       "algo": FLAGS.algo, "seeds": FLAGS.seeds, "seed": FLAGS.seed,
       "config": dataclasses.asdict(config),
-      "loop": {k: v for k, v in dataclasses.asdict(loop).items() if k != "total_steps"}}))
-  restore = None
+      "loop": {k: v for k, v in dataclasses.asdict(loop).items() if k != "total_steps"},
+      # The buffer holds min(capacity, steps) transitions, so --steps beyond that cannot resume.
+      "replay_size": min(loop.replay_capacity, loop.total_steps)}))
+  restore, step = None, 0
   if FLAGS.resume:
     directory = os.path.join(FLAGS.resume, "checkpoints")
     try:
@@ -93,7 +95,7 @@ def main(argv):
     checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
                                            FLAGS.checkpoint_every, description)
   try:
-    results = run_experiment(agent, config, loop, out, checkpointer, restore)
+    results = run_experiment(agent, config, loop, out, checkpointer, restore, step)
   except (checkpoint.CheckpointError, FloatingPointError) as e:
     cli.fail(str(e))
   finally:
@@ -103,10 +105,12 @@ def main(argv):
                     "final_eval_return": [s["final_eval_return"] for s in results["seeds"]]}))
 
 
-def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=None) -> dict:
+def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=None,
+                   start_step: int = 0) -> dict:
   """Trains `FLAGS.seeds` seeds, writes the figure, curves and results; returns the results.
 
-  `checkpointer` and `restore` are passed to `softq.train.train` (checkpoints, resume).
+  `checkpointer` and `restore` are passed to `softq.train.train` (checkpoints, resume); a run
+  resumed from the checkpoint at `start_step` continues DIR/metrics.csv from that step.
   """
   import jax
   import jax.numpy as jnp
@@ -119,7 +123,7 @@ def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=Non
   env = envs.make("multigoal")
   program = train.build(agent, config, env, loop)
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
-  logger = RunLogger(out, loop.total_steps, FLAGS.seeds)
+  logger = RunLogger(out, loop.total_steps, FLAGS.seeds, start_step)
 
   start = time.time()
   try:
