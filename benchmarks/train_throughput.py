@@ -6,18 +6,22 @@
 One gradient step per environment step, 256x256 networks, batch 256 (the agent's defaults for
 SAC). For every backend and seed count prints, in one JSON object: the compile time of the
 training chunk (AOT `lower().compile()`), steady-state env-steps/s aggregated over seeds and per
-seed (median of `--repeats` timed chunks, `block_until_ready`), and the fraction of a chunk's
-time spent in physics alone (a compiled scan of the same number of vmapped env steps with
-random actions, timed the same way).
+seed (median of `--repeats` timed chunks after a warm-up chunk, `block_until_ready`), and the
+fractions of a chunk's time that physics alone and updates alone take: a compiled scan of the
+same number of vmapped environment steps with random actions (resets included), and a compiled
+scan of the same number of vmapped agent updates on minibatches of the run's replay buffer,
+timed the same way. The remainder is acting, replay writes and loop overhead. The load average
+is recorded before and after.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
 
 from absl import flags
-import jax
+
 from experiments import cli
 
 flags.DEFINE_string("algo", "sac", "Agent (softq.agents.AGENTS).")
@@ -30,6 +34,8 @@ FLAGS = flags.FLAGS
 
 
 def _median_seconds(fn, arg, repeats):
+  """Median wall time of `repeats` calls `arg = fn(arg)` (each waited for)."""
+  import jax
   times = []
   for _ in range(repeats):
     start = time.perf_counter()
@@ -39,8 +45,10 @@ def _median_seconds(fn, arg, repeats):
 
 
 def measure(agent, env, num_seeds: int) -> dict:
-  """Compile time, env-steps/s (aggregate, per seed) and physics fraction for one setting."""
-  from softq import train
+  """Compile time, env-steps/s (aggregate, per seed), physics and update fractions."""
+  import jax
+
+  from softq import replay, train
   from softq.envs.wrappers import step_and_reset
 
   config = agent.Config()
@@ -52,10 +60,11 @@ def measure(agent, env, num_seeds: int) -> dict:
   start = time.perf_counter()
   chunk = program.chunk.lower(carry).compile()
   compile_s = time.perf_counter() - start
-  carry, _ = chunk(carry)  # the warmup chunk: from here on every step updates
+  carry, _ = chunk(carry)  # the warm-up chunk: from here on every step updates
+  carry = jax.block_until_ready(chunk(carry)[0])  # one untimed chunk with updates
   train_s = _median_seconds(lambda c: chunk(c)[0], carry, FLAGS.repeats)
 
-  def physics(states_keys):
+  def physics(states_key):
     def body(c, _):
       states, key = c
       key, k_act, k_reset = jax.random.split(key, 3)
@@ -63,21 +72,35 @@ def measure(agent, env, num_seeds: int) -> dict:
       states, _ = jax.vmap(step_and_reset, in_axes=(None, 0, 0, 0))(
           env, states, actions, jax.random.split(k_reset, num_seeds))
       return (states, key), None
-    return jax.lax.scan(body, states_keys, None, length=FLAGS.chunk)[0]
+    return jax.lax.scan(body, states_key, None, length=FLAGS.chunk)[0]
 
-  states = jax.vmap(env.reset)(jax.random.split(jax.random.key(1), num_seeds))
-  physics_fn = jax.jit(physics).lower((states, jax.random.key(2))).compile()
-  physics_s = _median_seconds(physics_fn, (states, jax.random.key(2)), FLAGS.repeats)
+  states = (jax.vmap(env.reset)(jax.random.split(jax.random.key(1), num_seeds)),
+            jax.random.key(2))
+  physics_s = _median_seconds(jax.jit(physics).lower(states).compile(), states, FLAGS.repeats)
+
+  def updates(agent_states_key, buffers):
+    agent_states, key = agent_states_key
+    def one_seed(state, buffer, key):
+      def body(s, k):
+        return agent.update(config, s, replay.sample(buffer, k, config.batch_size))[0], None
+      return jax.lax.scan(body, state, jax.random.split(key, FLAGS.chunk))[0]
+    key, k_seeds = jax.random.split(key)
+    return jax.vmap(one_seed)(agent_states, buffers, jax.random.split(k_seeds, num_seeds)), key
+
+  agent_states, buffers = (carry.seeds.agent, jax.random.key(3)), carry.seeds.buffer
+  update_fn = jax.jit(updates).lower(agent_states, buffers).compile()
+  update_s = _median_seconds(lambda a: update_fn(a, buffers), agent_states, FLAGS.repeats)
   return {"seeds": num_seeds, "compile_s": round(compile_s, 2),
           "env_steps_per_s": round(FLAGS.chunk * num_seeds / train_s, 1),
           "env_steps_per_s_per_seed": round(FLAGS.chunk / train_s, 1),
-          "physics_fraction": round(min(physics_s / train_s, 1.0), 3),
-          "chunk_s": round(train_s, 3)}
+          "physics_fraction": round(physics_s / train_s, 3),
+          "update_fraction": round(update_s / train_s, 3),
+          "chunk_s": round(train_s, 3), "physics_s": round(physics_s, 3),
+          "update_s": round(update_s, 3)}
 
 
 def main(argv):
   del argv
-  from experiments import cli
   try:
     seeds = [int(s) for s in FLAGS.seeds.split(",")]
   except ValueError:
@@ -85,19 +108,25 @@ def main(argv):
   if min(seeds) < 1 or FLAGS.chunk < 1 or FLAGS.repeats < 1:
     cli.fail("--seeds, --chunk and --repeats must be >= 1")
 
+  import jax
+
   from softq import agents, envs
   if FLAGS.algo not in agents.AGENTS:
     cli.fail(f"--algo {FLAGS.algo!r}; accepted: {', '.join(agents.AGENTS)}")
-  results = {"algo": FLAGS.algo, "env": FLAGS.env, "chunk": FLAGS.chunk,
-             "device": str(jax.devices()[0]), "runs": []}
+  environments = {}
   for backend in FLAGS.backends.split(","):
     try:
-      env = envs.make(FLAGS.env, backend=backend)
+      environments[backend] = envs.make(FLAGS.env, backend=backend)
     except ValueError as e:
       cli.fail(str(e))
+  results = {"algo": FLAGS.algo, "env": FLAGS.env, "chunk": FLAGS.chunk,
+             "repeats": FLAGS.repeats, "device": str(jax.devices()[0]),
+             "cpu_count": os.cpu_count(), "load_before": os.getloadavg(), "runs": []}
+  for backend, env in environments.items():
     for n in seeds:
       results["runs"].append({"backend": backend, **measure(agents.AGENTS[FLAGS.algo], env, n)})
       print(json.dumps(results["runs"][-1]), file=sys.stderr)
+  results["load_after"] = os.getloadavg()
   print(json.dumps(results))
 
 
