@@ -47,25 +47,6 @@ def _timed(fn, *args, repeats: int) -> tuple[float, float]:
   return 1e3 * first, 1e3 * statistics.median(times)
 
 
-def _mflop(fn, *args) -> float:
-  """Millions of floating-point operations XLA counts in the compiled `fn(*args)`.
-
-  XLA's cost analysis counts a loop body once, whatever its trip count, so the program is
-  lowered for counting (only) with every `lax.scan` unrolled: S2AC's `L` SVGD steps count `L`
-  times. The timed program keeps its scans.
-  """
-  import jax
-  from unittest import mock
-  scan = jax.lax.scan
-  unrolled = lambda f, init, xs=None, length=None, **kw: scan(
-      f, init, xs, length=length, **{**kw, "unroll": True})
-  with mock.patch.object(jax.lax, "scan", unrolled):
-    lowered = jax.jit(lambda *a: fn.__wrapped__(*a)).lower(*args)  # fresh trace, no cache
-  cost = lowered.compile().cost_analysis()
-  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  return round(float(cost.get("flops", float("nan"))) / 1e6, 3)
-
-
 def _agent(name: str, num_steps: int):
   from softq.agents import s2ac, sac, sql
   if name == "sac":
@@ -82,12 +63,14 @@ def measure(name: str, obs_size: int, action_size: int, num_steps: int, repeats:
   import jax
   import jax.numpy as jnp
 
+  from benchmarks import timing
   from softq.replay import Transition
   agent, config = _agent(name, num_steps)
   k_init, k_obs, k_act, k_batch = jax.random.split(key, 4)
   state = agent.init(config, k_init, obs_size, action_size)
   obs = jax.random.normal(k_obs, (obs_size,))
-  act = jax.jit(lambda p, o, k: agent.act(config, p, o, k, "eval"))
+  act_fn = lambda p, o, k: agent.act(config, p, o, k, "eval")
+  act = jax.jit(act_fn)
   act_first, act_ms = _timed(act, state.params, obs, k_act, repeats=repeats)
   b = config.batch_size
   ks = jax.random.split(k_batch, 4)
@@ -98,12 +81,14 @@ def measure(name: str, obs_size: int, action_size: int, num_steps: int, repeats:
       terminal=jnp.zeros(b), truncated=jnp.zeros(b))
   # The whole new state is returned: returning only the metrics would let XLA drop the backward
   # pass and the optimizer step.
-  update = jax.jit(lambda s, bt: agent.update(config, s, bt))
+  update_fn = lambda s, bt: agent.update(config, s, bt)
+  update = jax.jit(update_fn)
   update_first, update_ms = _timed(update, state, batch, repeats=max(repeats // 5, 5))
   return {"algo": name, "action_ms": round(act_ms, 4), "action_compile_ms": round(act_first, 1),
-          "action_mflop": _mflop(act, state.params, obs, k_act),
+          "action_mflop": round(timing.flops(act_fn, state.params, obs, k_act) / 1e6, 3),
           "update_ms": round(update_ms, 3), "update_compile_ms": round(update_first, 1),
-          "update_mflop": _mflop(update, state, batch), "batch_size": b}
+          "update_mflop": round(timing.flops(update_fn, state, batch) / 1e6, 3),
+          "batch_size": b}
 
 
 def main(argv):

@@ -18,7 +18,6 @@ lower bound). Prints JSON on stdout.
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 

@@ -5,8 +5,9 @@
 TASK is one of `TASKS`: `sac` (SAC end to end on the pure-JAX `pendulum`, seeds vmapped, with a
 per-phase split into acting + environment and updates), `svgd` (`stein.svgd_sample` with the
 log-density, §3.3), `flops` (XLA's FLOP count of one update per algorithm at its default, i.e.
-paper, settings) and `peak` (this machine's float32 matmul rate). The peers' runners
-(`benchmarks/peers/<name>/run.py`) follow the same protocol in their own virtual environments.
+paper, settings, scans unrolled for the count) and `peak` (this machine's float32 matmul rate).
+The peers' runners (`benchmarks/peers/<name>/run.py`) follow the same protocol in their own
+virtual environments.
 Compile time is always reported apart from steady-state time (`block_until_ready`).
 """
 
@@ -17,6 +18,8 @@ import time
 
 import jax
 import jax.numpy as jnp
+
+from benchmarks import timing
 
 
 def _seconds(fn, arg, repeats):
@@ -39,7 +42,7 @@ def sac(warmup: int, steps: int, seeds: int = 1, phases: bool = True) -> dict:
   stepping + replay writes alone (a loop whose warm-up never ends), `update` = the same number
   of updates alone (sampling from the filled buffer).
   """
-  from softq import envs, replay, train
+  from softq import envs, train
   from softq.agents import sac as sac_agent
   chunk = warmup
   env = envs.make("pendulum")
@@ -76,15 +79,10 @@ def sac(warmup: int, steps: int, seeds: int = 1, phases: bool = True) -> dict:
   collect_fn = collect.chunk.lower(collect_carry).compile()
   collect_s, _ = _seconds(lambda c: collect_fn(c)[0], collect_carry, 2)
 
-  buffer = carry.seeds.buffer
-  def updates(agent_state):
-    def body(state, key):
-      batch = jax.vmap(replay.sample, in_axes=(0, 0, None))(
-          buffer, jax.random.split(key, seeds), config.batch_size)
-      return jax.vmap(lambda s, b: sac_agent.update(config, s, b))(state, batch)[0], None
-    return jax.lax.scan(body, agent_state, jax.random.split(jax.random.key(2), chunk))[0]
-  update_fn = jax.jit(updates).lower(carry.seeds.agent).compile()
-  update_s, _ = _seconds(update_fn, carry.seeds.agent, 2)
+  run_updates = jax.jit(timing.update_scan(sac_agent, config, chunk))
+  buffers, key = carry.seeds.buffer, jax.random.key(2)
+  update_fn = run_updates.lower(carry.seeds.agent, buffers, key).compile()
+  update_s, _ = _seconds(lambda s: update_fn(s, buffers, key), carry.seeds.agent, 2)
   return {**result, "phase_collect_s_per_chunk": round(collect_s, 3),
           "phase_update_s_per_chunk": round(update_s, 3)}
 
@@ -128,10 +126,8 @@ def _flops_one(algo, obs_size, action_size):
                      reward=jnp.zeros(b), next_obs=jnp.zeros((b, obs_size)),
                      terminal=jnp.zeros(b), truncated=jnp.zeros(b))
   state = agent.init(config, jax.random.key(0), obs_size, action_size)
-  compiled = jax.jit(lambda s, x: agent.update(config, s, x)).lower(state, batch).compile()
-  cost = compiled.cost_analysis()
-  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  return {"algo": algo, "flops_per_update": float(cost["flops"]), "batch_size": b}
+  count = timing.flops(lambda s, x: agent.update(config, s, x), state, batch)
+  return {"algo": algo, "flops_per_update": count, "batch_size": b}
 
 
 def peak(sizes=(1024, 2048), repeats: int = 10) -> dict:

@@ -6,12 +6,13 @@
 One gradient step per environment step, 256x256 networks, batch 256 (the agent's defaults for
 SAC). For every backend and seed count prints, in one JSON object: the compile time of the
 training chunk (AOT `lower().compile()`), steady-state env-steps/s aggregated over seeds and per
-seed (median of `--repeats` timed chunks after a warm-up chunk, `block_until_ready`), and the
-fractions of a chunk's time that physics alone and updates alone take: a compiled scan of the
-same number of vmapped environment steps with random actions (resets included), and a compiled
-scan of the same number of vmapped agent updates on minibatches of the run's replay buffer,
-timed the same way. The remainder is acting, replay writes and loop overhead. The load average
-is recorded before and after.
+seed (median of `--repeats` timed chunks after a warm-up chunk and one untimed chunk with
+updates, `block_until_ready`), and the fractions of a chunk's time that physics alone and
+updates alone take: a compiled scan of the same number of vmapped environment steps with random
+actions (resets included), and a compiled scan of the same number of vmapped agent updates on
+minibatches of the run's replay buffer (`benchmarks.timing.update_scan`), timed the same way.
+The remainder is acting, replay writes and loop overhead. The load average is recorded before
+and after.
 """
 
 import json
@@ -34,8 +35,10 @@ FLAGS = flags.FLAGS
 
 
 def _median_seconds(fn, arg, repeats):
-  """Median wall time of `repeats` calls `arg = fn(arg)` (each waited for)."""
+  """Median wall time of `repeats` calls `arg = fn(arg)` (each waited for), after one untimed
+  call (a compiled program's first run pays one-off costs)."""
   import jax
+  arg = jax.block_until_ready(fn(arg))
   times = []
   for _ in range(repeats):
     start = time.perf_counter()
@@ -48,7 +51,8 @@ def measure(agent, env, num_seeds: int) -> dict:
   """Compile time, env-steps/s (aggregate, per seed), physics and update fractions."""
   import jax
 
-  from softq import replay, train
+  from benchmarks import timing
+  from softq import train
   from softq.envs.wrappers import step_and_reset
 
   config = agent.Config()
@@ -61,7 +65,6 @@ def measure(agent, env, num_seeds: int) -> dict:
   chunk = program.chunk.lower(carry).compile()
   compile_s = time.perf_counter() - start
   carry, _ = chunk(carry)  # the warm-up chunk: from here on every step updates
-  carry = jax.block_until_ready(chunk(carry)[0])  # one untimed chunk with updates
   train_s = _median_seconds(lambda c: chunk(c)[0], carry, FLAGS.repeats)
 
   def physics(states_key):
@@ -78,18 +81,10 @@ def measure(agent, env, num_seeds: int) -> dict:
             jax.random.key(2))
   physics_s = _median_seconds(jax.jit(physics).lower(states).compile(), states, FLAGS.repeats)
 
-  def updates(agent_states_key, buffers):
-    agent_states, key = agent_states_key
-    def one_seed(state, buffer, key):
-      def body(s, k):
-        return agent.update(config, s, replay.sample(buffer, k, config.batch_size))[0], None
-      return jax.lax.scan(body, state, jax.random.split(key, FLAGS.chunk))[0]
-    key, k_seeds = jax.random.split(key)
-    return jax.vmap(one_seed)(agent_states, buffers, jax.random.split(k_seeds, num_seeds)), key
-
-  agent_states, buffers = (carry.seeds.agent, jax.random.key(3)), carry.seeds.buffer
-  update_fn = jax.jit(updates).lower(agent_states, buffers).compile()
-  update_s = _median_seconds(lambda a: update_fn(a, buffers), agent_states, FLAGS.repeats)
+  agent_states, buffers, key = carry.seeds.agent, carry.seeds.buffer, jax.random.key(3)
+  run_updates = jax.jit(timing.update_scan(agent, config, FLAGS.chunk))
+  update_fn = run_updates.lower(agent_states, buffers, key).compile()
+  update_s = _median_seconds(lambda s: update_fn(s, buffers, key), agent_states, FLAGS.repeats)
   return {"seeds": num_seeds, "compile_s": round(compile_s, 2),
           "env_steps_per_s": round(FLAGS.chunk * num_seeds / train_s, 1),
           "env_steps_per_s_per_seed": round(FLAGS.chunk / train_s, 1),

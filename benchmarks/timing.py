@@ -1,0 +1,39 @@
+"""Pieces shared by the benchmarks: XLA's FLOP count of a program and an updates-only program."""
+
+from unittest import mock
+
+import jax
+
+from softq import replay
+
+
+def flops(fn, *args) -> float:
+  """Floating-point operations XLA counts in `fn(*args)` compiled (`fn` a plain function).
+
+  XLA's cost analysis counts a loop body once, whatever its trip count, so the program is
+  lowered for counting (only) with every `lax.scan` unrolled: S2AC's `L` SVGD steps count `L`
+  times. Timed programs keep their scans.
+  """
+  scan = jax.lax.scan
+  unrolled = lambda f, init, xs=None, length=None, **kw: scan(
+      f, init, xs, length=length, **{**kw, "unroll": True})
+  with mock.patch.object(jax.lax, "scan", unrolled):
+    lowered = jax.jit(lambda *a: fn(*a)).lower(*args)  # a fresh function: no cached trace
+  cost = lowered.compile().cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return float(cost.get("flops", float("nan")))
+
+
+def update_scan(agent, config, num_updates: int):
+  """`run(agent_states, buffers, key) -> agent_states`: `num_updates` updates per seed, each on a
+  fresh minibatch of `config.batch_size` from that seed's own buffer, seeds vmapped (leaves
+  `[S, ...]`) — a training chunk's updates without acting or environment steps."""
+  def one_seed(state, buffer, key):
+    def body(s, k):
+      return agent.update(config, s, replay.sample(buffer, k, config.batch_size))[0], None
+    return jax.lax.scan(body, state, jax.random.split(key, num_updates))[0]
+
+  def run(agent_states, buffers, key):
+    num_seeds = jax.tree.leaves(agent_states)[0].shape[0]
+    return jax.vmap(one_seed)(agent_states, buffers, jax.random.split(key, num_seeds))
+  return run
