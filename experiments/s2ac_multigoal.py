@@ -149,9 +149,7 @@ def run_experiment(agents: dict, alphas: list, loop, out: str) -> dict:
     start = time.time()
     result = train.train(
         agent, config, env, keys, loop, sweep={"alpha": alphas},
-        eval_key=jax.random.key(FLAGS.seed + 1),
-        on_chunk=lambda step, metrics, evaluation: logger.write(
-            step, {**metrics, "eval_return": evaluation["returns"].mean(axis=1)}))
+        eval_key=jax.random.key(FLAGS.seed + 1), on_chunk=logger.on_chunk)
     logger.close()
     seconds = time.time() - start
     params = result.carry.seeds.agent.params
