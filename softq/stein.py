@@ -70,8 +70,9 @@ def svgd_step(
 
   The increment is `-log|det(I + eps J_i)|` (§3.2) for the Jacobian `J_i` of the leave-one-out
   map `x -> (1/(m-1)) sum_{j != i} [k(u_j, x) g_j + grad_{u_j} k(u_j, x)]` at `x = u_i` (§3.3):
-  `J_i = (1/(m-1)) sum_{j != i} k_ij [(2/h) I - (4/h^2) Delta_ij Delta_ij^T - (2/h) g_j Delta_ij^T]`,
-  `Delta_ij = u_i - u_j`, so that `log q^{l+1}(u^{l+1}_i) = log q^l(u^l_i) + increment_i`.
+  `J_i = (1/(m-1)) sum_{j != i} k_ij [(2/h) I - (4/h^2) Delta_ij Delta_ij^T
+  - (2/h) g_j Delta_ij^T]`, `Delta_ij = u_i - u_j`, so that
+  `log q^{l+1}(u^{l+1}_i) = log q^l(u^l_i) + increment_i`.
 
   - `log_det="trace"` (the spec's S2AC, §3.3): the first-order `-eps tr J_i`,
     `eps/(m-1) sum_{j != i} k_ij [(2/h) Delta_ij^T g_j - 2d/h + (4/h^2) ||Delta_ij||^2]`.

@@ -60,8 +60,9 @@ def test_other_apps_and_benchmarks_give_one_line_and_exit_code_2(tmp_path):
       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
            for name, (argv, _) in OTHER_APPS.items()}
   for name, proc in procs.items():
-    rc, lines = proc.wait(timeout=300), [l for l in proc.stderr.read().splitlines() if l.strip()]
-    assert rc == 2 and len(lines) == 1, (name, rc, lines)
+    _, stderr = proc.communicate(timeout=300)
+    lines = [l for l in stderr.splitlines() if l.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, (name, proc.returncode, lines)
     assert OTHER_APPS[name][1] in lines[0], (name, lines[0])
   out = tmp_path / "out"
   assert not out.exists() or not any(out.iterdir())  # nothing was written

@@ -154,11 +154,12 @@ def test_learning_rate_set_by_a_sweep_equals_the_config_rate(name):
   assert set(rates) <= set(train.sweepable(agent, config, 3, 2))
   batch = _transitions()
   key = jax.random.key(0)
-  update = lambda c, s: jax.jit(lambda s: agent.update(c, s, batch)[0])(s)
-  swept = update(config, train.set_swept(agent, agent.init(config, key, 3, 2), rates))
+  update = jax.jit(lambda s: agent.update(config, s, batch)[0])  # compiled once, used twice
+  swept = update(train.set_swept(agent, agent.init(config, key, 3, 2), rates))
+  unswept = update(agent.init(config, key, 3, 2))
   configured_config = dataclasses.replace(config, **rates)
-  configured = update(configured_config, agent.init(configured_config, key, 3, 2))
-  unswept = update(config, agent.init(config, key, 3, 2))
+  configured = jax.jit(lambda s: agent.update(configured_config, s, batch)[0])(
+      agent.init(configured_config, key, 3, 2))
   raw = lambda x: jax.random.key_data(x) if jax.dtypes.issubdtype(
       x.dtype, jax.dtypes.prng_key) else x
   for a, b in zip(jax.tree.leaves(swept), jax.tree.leaves(configured)):

@@ -81,7 +81,8 @@ def test_increment_matches_slogdet_to_second_order(x64):
 
 
 def test_exact_increment_equals_minus_slogdet_of_autodiff_jacobian(x64):
-  for seed, (m, d), h, eps in [(5, (7, 3), 1.7, 0.3), (6, (5, 2), 0.05, 0.1), (7, (4, 6), 3.0, 0.5)]:
+  cases = [(5, (7, 3), 1.7, 0.3), (6, (5, 2), 0.05, 0.1), (7, (4, 6), 3.0, 0.5)]
+  for seed, (m, d), h, eps in cases:
     u, g = _random_set(jax.random.PRNGKey(seed), (m, d))
     new, inc = _step(u, g, h, eps, log_det="exact")
     _, logdet = jnp.linalg.slogdet(_loo_jacobians(u, g, h, eps))
