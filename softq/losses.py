@@ -128,10 +128,21 @@ def ddpg_critic_loss(q_values: jax.Array, targets: jax.Array) -> jax.Array:
   return soft_q_loss(q_values, targets)
 
 
-def ddpg_actor_loss(q_values: jax.Array) -> jax.Array:
-  """DDPG actor loss `-mean Q(s, mu(s))`, `[B] -> scalar`; critic parameters frozen (§2.9)."""
+def ddpg_actor_loss(q_values: jax.Array, preactivation: jax.Array | None = None,
+                    penalty=0.0) -> jax.Array:
+  """DDPG actor loss `-mean Q(s, mu(s))`, `[B] -> scalar`; critic parameters frozen (§2.9).
+
+  With `preactivation` `[B, d]` (the actor's output before its tanh) adds
+  `penalty * mean_b ||preactivation_b||^2`, which keeps the tanh out of saturation, where its
+  gradient `1 - tanh^2` vanishes (in float32 exactly zero beyond |x| ~ 9) and the actor can no
+  longer follow the critic.
+  """
   chex.assert_rank(q_values, 1)
-  return -jnp.mean(q_values)
+  loss = -jnp.mean(q_values)
+  if preactivation is None:
+    return loss
+  chex.assert_rank(preactivation, 2)
+  return loss + penalty * jnp.mean(jnp.sum(jnp.square(preactivation), axis=-1))
 
 
 # --------------------------------------------------------------------------------------------

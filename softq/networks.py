@@ -60,11 +60,16 @@ class NoiseSampler(nn.Module):
 
 
 class DeterministicActor(nn.Module):
-  """DDPG actor `mu(s) = tanh(MLP(s))`: `obs [..., o] -> [..., d]` in `[-1, 1]^d` (§2.9)."""
+  """DDPG actor `mu(s) = tanh(MLP(s))`: `obs [..., o] -> [..., d]` in `[-1, 1]^d` (§2.9).
+
+  With `return_preactivation=True` returns `(mu(s), MLP(s))`, both `[..., d]`.
+  """
 
   hidden: Sequence[int]
   action_size: int
 
   @nn.compact
-  def __call__(self, obs: jax.Array) -> jax.Array:
-    return jnp.tanh(MLP(self.hidden, self.action_size)(obs))
+  def __call__(self, obs: jax.Array, return_preactivation: bool = False):
+    preactivation = MLP(self.hidden, self.action_size)(obs)
+    action = jnp.tanh(preactivation)
+    return (action, preactivation) if return_preactivation else action

@@ -24,6 +24,7 @@ BAD_CONFIGS = [
     (ddpg.Config, {"batch_size": -2}, "batch_size"),
     (ddpg.Config, {"actor_learning_rate": 0.0}, "actor_learning_rate"),
     (ddpg.Config, {"hidden_sizes": (64, 0)}, "hidden_sizes"),
+    (ddpg.Config, {"preactivation_penalty": -1e-3}, "preactivation_penalty"),
     (train.LoopConfig, {"total_steps": 1000, "warmup_steps": 1000}, "warmup_steps"),
     (train.LoopConfig, {"total_steps": 0}, "total_steps"),
     (train.LoopConfig, {"total_steps": 1000, "chunk_steps": 300, "warmup_steps": 0},

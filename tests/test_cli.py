@@ -13,6 +13,8 @@ CASES = {
     "non-positive alpha": (["--alpha", "0"], "alpha must be > 0"),
     "too few particles": (["--particles", "1"], "kernel_particles must be >= 2"),
     "non-positive batch": (["--batch", "0"], "--batch must be >= 1"),
+    "negative DDPG penalty": (["--algo", "ddpg", "--preactivation_penalty", "-1"],
+                              "preactivation_penalty must be >= 0"),
     "budget shorter than warm-up": (["--steps", "2000", "--warmup", "5000"], "warmup_steps"),
     "unwritable output": (["--out", "/proc/softq-cannot-write"], "cannot be written"),
     "missing output": (None, "--out"),

@@ -103,3 +103,16 @@ def test_amortized_surrogate_gradient_is_direction_times_jacobian(x64):
 
 def test_ddpg_actor_loss():
   assert float(losses.ddpg_actor_loss(jnp.array([1.0, 3.0]))) == -2.0
+  pre = jnp.array([[1.0, -2.0], [0.0, 3.0]])  # mean squared norm (5 + 9) / 2 = 7
+  assert float(losses.ddpg_actor_loss(jnp.array([1.0, 3.0]), pre, 0.5)) == -2.0 + 3.5
+
+
+def test_ddpg_preactivation_penalty_revives_a_saturated_actor():
+  # A critic preferring a = -1 cannot move an actor saturated at tanh(100) = +1: the chain rule's
+  # 1 - tanh^2 is exactly zero in float32. The penalty's gradient still points back.
+  def loss(pre, penalty):
+    q = -jnp.tanh(pre)[:, 0]
+    return losses.ddpg_actor_loss(q, pre, penalty)
+  pre = jnp.array([[100.0]])
+  assert float(jax.grad(loss)(pre, 0.0)[0, 0]) == 0.0
+  np.testing.assert_allclose(jax.grad(loss)(pre, 1e-3)[0, 0], 2e-3 * 100.0, rtol=1e-6)

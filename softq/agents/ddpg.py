@@ -24,6 +24,8 @@ class Config:
 
   Seed 000 App. D copies the targets every 1000 steps with tau = 1 for both SQL and DDPG (the
   default); `target_update_period=1` with a small `tau` gives Polyak averaging instead.
+  `preactivation_penalty` (not in the paper; default 0) adds `penalty * ||pre-tanh output||^2` to
+  the actor loss (`softq.losses.ddpg_actor_loss`), so a saturated actor can still be corrected.
   """
 
   discount: float = 0.99
@@ -33,10 +35,13 @@ class Config:
   batch_size: int = 64
   tau: float = 1.0
   target_update_period: int = 1000
+  preactivation_penalty: float = 0.0
 
   def __post_init__(self):
     common.check_positive(self, "q_learning_rate", "actor_learning_rate", "batch_size",
                           "target_update_period")
+    common.check(self.preactivation_penalty >= 0.0, "preactivation_penalty", ">= 0",
+                 self.preactivation_penalty)
     common.check(0.0 <= self.discount <= 1.0, "discount", "in [0, 1]", self.discount)
     common.check(0.0 < self.tau <= 1.0, "tau", "in (0, 1]", self.tau)
     common.check_hidden(self)
@@ -102,8 +107,9 @@ def update(config: Config, state: TrainState, batch: Transition):
     return losses.ddpg_critic_loss(q_net.apply(q_params, batch.obs, batch.action), targets)
 
   def actor_loss_fn(actor_params):
-    return losses.ddpg_actor_loss(q_net.apply(params.q, batch.obs,
-                                              actor.apply(actor_params, batch.obs)))
+    action, preactivation = actor.apply(actor_params, batch.obs, return_preactivation=True)
+    return losses.ddpg_actor_loss(q_net.apply(params.q, batch.obs, action), preactivation,
+                                  config.preactivation_penalty)
 
   q_loss, q_grads = jax.value_and_grad(q_loss_fn)(params.q)
   a_loss, a_grads = jax.value_and_grad(actor_loss_fn)(params.actor)
