@@ -82,3 +82,13 @@ def test_tiny_run_writes_every_field_and_skips_missing_or_crashing_peers(tmp_pat
   table = (out / "results.md").read_text()
   assert "| 10 | 2 | svgd |" in table and "skipped: exit code 3" in table
   assert "skipped: no venv at" in table
+
+
+def test_bounds_pieces_measure_something():
+  # benchmarks.bounds explains missed targets: the matmul rate at the SAC update's shape and the
+  # SVGD split into with / without the median bandwidth (tiny cells here; figures meaningless).
+  from benchmarks import bounds
+  assert bounds.matmul_gflops(1) > 0 and bounds.matmul_gflops(2) > 0
+  (row,) = bounds.svgd_bounds([(4, 2)], steps=3)
+  assert (row["m"], row["d"]) == (4, 2)
+  assert min(row["svgd_ms"], row["fixed_bandwidth_ms"], row["median_alone_ms"]) > 0
