@@ -44,7 +44,7 @@ def truncated_normal_log_normalizer(bound) -> jax.Array:
 
 def truncated_normal_log_prob(
     u: jax.Array, mean: jax.Array, std: jax.Array, bound=TRUNCATION) -> jax.Array:
-  """Exact log-density of `N(mean, diag std^2)` truncated to `mean ± bound·std` per coordinate, §3.1.
+  """Exact log-density of `N(mean, diag std^2)` truncated to `mean ± bound·std` per axis (§3.1).
 
   `log q(u) = log N(u; mean, std) - d log(Phi(bound) - Phi(-bound))` inside the box, `-inf` outside.
 

@@ -59,7 +59,8 @@ class LoopConfig:
                        f"update_every ({per_iteration}) and divide total_steps "
                        f"({self.total_steps})")
     if self.warmup_actions not in ("policy", "uniform"):
-      raise ValueError(f"warmup_actions must be one of policy, uniform, got {self.warmup_actions!r}")
+      raise ValueError(
+          f"warmup_actions must be one of policy, uniform, got {self.warmup_actions!r}")
     if self.exploration not in ("ou", "none"):
       raise ValueError(f"exploration must be one of ou, none, got {self.exploration!r}")
 

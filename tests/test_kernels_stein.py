@@ -1,4 +1,4 @@
-"""softq.kernels and softq.stein: bandwidths, kernel gradients, SVGD and amortized SVGD (§2.3–2.6)."""
+"""softq.kernels and softq.stein: bandwidths, kernel gradients, SVGD, amortized SVGD (§2.3–2.6)."""
 
 import math
 

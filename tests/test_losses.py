@@ -1,4 +1,4 @@
-"""softq.losses: the soft value against quadrature and its hard limit, targets and flags (§2.1–2.2, §2.9)."""
+"""softq.losses: soft value vs quadrature and its hard limit, targets and flags (§2.1–2.2, 2.9)."""
 
 import math
 
@@ -53,7 +53,8 @@ def test_soft_value_tends_to_max(x64):
   gaps = []
   for alpha in (1.0, 1e-1, 1e-2, 1e-3):
     v = losses.soft_value(q, alpha, losses.uniform_box_log_density(d))
-    # alpha [LSE(Q/alpha) + d log 2 - log K] lies in [max + alpha (d log 2 - log K), max + alpha d log 2]
+    # alpha [LSE(Q/alpha) + d log 2 - log K] lies in
+    # [max + alpha (d log 2 - log K), max + alpha d log 2]
     lower = q.max(-1) + alpha * (d * math.log(2) - math.log(k))
     upper = q.max(-1) + alpha * d * math.log(2)
     assert np.all(v >= lower - 1e-12) and np.all(v <= upper + 1e-12)

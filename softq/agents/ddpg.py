@@ -1,8 +1,8 @@
 """DDPG, the deterministic baseline of soft Q-learning (spec §2.9).
 
 Same critic architecture, learning rates and target copies as SQL (§2.8); hard Bellman targets
-through a target actor and target critic; a deterministic actor `mu(s)` maximising `Q`. Exploration noise
-(Ornstein–Uhlenbeck, §2.7) is added by the training loop.
+through a target actor and target critic; a deterministic actor `mu(s)` maximising `Q`.
+Exploration noise (Ornstein–Uhlenbeck, §2.7) is added by the training loop.
 """
 
 import dataclasses

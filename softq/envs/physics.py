@@ -1,4 +1,5 @@
-"""Brax locomotion and control tasks (generalized, positional, spring, MJX physics), actions in [-1, 1].
+"""Brax locomotion and control tasks (generalized, positional, spring, MJX physics), actions in
+[-1, 1].
 
 Brax's own environment classes are used unchanged; `ActionRescale` maps the policy's
 `[-1, 1]^d` onto each actuator's control range (humanoid: `[-0.4, 0.4]`, inverted pendulum:

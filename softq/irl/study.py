@@ -1,9 +1,9 @@
 """The route-modelling study shared by the §5 experiments: data, the four models, Table 1.
 
 `StudyConfig` holds every setting (validated up front, before any compilation); `prepare`
-builds the network and the train / test trips; `fit_models` learns MaxEnt (gradient ascent), action-based
-and max-margin weights; `route_table` evaluates all models plus the time-based baseline and the
-ground-truth θ (an oracle row, for reference) on held-out routes (§5.4).
+builds the network and the train / test trips; `fit_models` learns MaxEnt (gradient ascent),
+action-based and max-margin weights; `route_table` evaluates all models plus the time-based
+baseline and the ground-truth θ (an oracle row, for reference) on held-out routes (§5.4).
 """
 
 import dataclasses
