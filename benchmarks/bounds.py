@@ -1,6 +1,6 @@
 """What bounds the speed targets the peer benchmark misses (issue 7): one JSON document.
 
-  python -m benchmarks.bounds [--seeds 1,8] [--svgd 100x2,200x2,200x6]
+  python -m benchmarks.bounds [--sac_seeds 1,8] [--svgd_cells 100x2,200x2,200x6]
 
 - `sac`: the matched SAC setting of `benchmarks.side_by_side.sac` (Pendulum, 256x256, batch 256,
   one update per env step, seeds vmapped) split into acting + environment and updates; XLA's FLOP
@@ -22,8 +22,8 @@ from absl import flags
 from benchmarks import side_by_side, timing
 from experiments import cli
 
-flags.DEFINE_list("seeds", ["1", "8"], "Seed counts for the SAC split.")
-flags.DEFINE_list("svgd", ["100x2", "200x2", "200x6"], "SVGD cells as MxD.")
+flags.DEFINE_list("sac_seeds", ["1", "8"], "Seed counts for the SAC split.")
+flags.DEFINE_list("svgd_cells", ["100x2", "200x2", "200x6"], "SVGD cells as MxD.")
 FLAGS = flags.FLAGS
 
 WIDTH = 256  # the matched SAC's hidden width and batch
@@ -92,13 +92,13 @@ def svgd_bounds(cells: list[tuple[int, int]], steps: int = 100) -> list:
 def main(argv):
   del argv
   try:
-    seeds = [int(s) for s in FLAGS.seeds]
-    cells = [tuple(int(x) for x in c.split("x")) for c in FLAGS.svgd]
+    seeds = [int(s) for s in FLAGS.sac_seeds]
+    cells = [tuple(int(x) for x in c.split("x")) for c in FLAGS.svgd_cells]
     if min(seeds) < 1 or any(len(c) != 2 or min(c) < 2 for c in cells):
       raise ValueError
   except ValueError:
-    cli.fail(f"--seeds takes positive integers and --svgd MxD cells with M, D >= 2, got "
-             f"{','.join(FLAGS.seeds)} and {','.join(FLAGS.svgd)}")
+    cli.fail(f"--sac_seeds takes positive integers and --svgd_cells MxD with M, D >= 2, got "
+             f"{','.join(FLAGS.sac_seeds)} and {','.join(FLAGS.svgd_cells)}")
   print(json.dumps({"sac": sac_bounds(seeds), "svgd": svgd_bounds(cells),
                     "device": str(jax.devices()[0])}, indent=1))
 
