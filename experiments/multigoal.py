@@ -2,12 +2,11 @@
 
   python -m experiments.multigoal --algo sql --seeds 4 --out runs/multigoal/sql
 
-Writes DIR/figure1.png (the first 50 evaluation paths on the reward contours; Q over the action box
-at three states with 100 sampled actions), DIR/results.json (per seed: how many of the
+Writes DIR/figure1.png (the first 50 evaluation paths on the reward contours; Q over the action
+box at three states with 100 sampled actions), DIR/results.json (per seed: how many of the
 --eval_paths evaluation paths end within distance 1 of each goal, final evaluation return,
-SHA-256 of the final parameters),
-DIR/metrics.csv, DIR/tensorboard/ and DIR/learning_curve.png. Defaults are the paper's settings,
-except DDPG's --preactivation_penalty (see its help).
+SHA-256 of the final parameters), DIR/metrics.csv, DIR/tensorboard/ and DIR/learning_curve.png.
+Defaults are the paper's settings, except DDPG's --preactivation_penalty (see its help).
 --checkpoint_every N saves the whole run to DIR/checkpoints/ (orbax); --resume DIR continues it.
 """
 
@@ -63,7 +62,7 @@ def main(argv):
       cli.fail(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
   if FLAGS.algo == "sql" and FLAGS.tau != 1.0:
     cli.fail(f"--tau applies to ddpg only (SQL's targets are hard copies, §2.2), got {FLAGS.tau}")
-  if FLAGS.algo == "sql" and flags.FLAGS["preactivation_penalty"].present:
+  if FLAGS.algo == "sql" and FLAGS["preactivation_penalty"].present:
     cli.fail("--preactivation_penalty applies to ddpg only")
   agent = agents.AGENTS[FLAGS.algo]
   hidden = (FLAGS.hidden, FLAGS.hidden)
