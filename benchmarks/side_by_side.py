@@ -118,16 +118,10 @@ def flops(algos: list, obs_size: int = 17, action_size: int = 6) -> list:
 
 def _flops_one(algo, obs_size, action_size):
   from softq import agents
-  from softq.replay import Transition
   agent = agents.AGENTS[algo]
   config = agent.Config()
-  b = config.batch_size
-  batch = Transition(obs=jnp.zeros((b, obs_size)), action=jnp.zeros((b, action_size)),
-                     reward=jnp.zeros(b), next_obs=jnp.zeros((b, obs_size)),
-                     terminal=jnp.zeros(b), truncated=jnp.zeros(b))
-  state = agent.init(config, jax.random.key(0), obs_size, action_size)
-  count = timing.flops(lambda s, x: agent.update(config, s, x), state, batch)
-  return {"algo": algo, "flops_per_update": count, "batch_size": b}
+  return {"algo": algo, "batch_size": config.batch_size,
+          "flops_per_update": timing.update_flops(agent, config, obs_size, action_size)}
 
 
 def peak(sizes=(1024, 2048), repeats: int = 10) -> dict:

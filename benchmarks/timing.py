@@ -3,6 +3,7 @@
 from unittest import mock
 
 import jax
+import jax.numpy as jnp
 
 from softq import replay
 
@@ -22,6 +23,17 @@ def flops(fn, *args) -> float:
   cost = lowered.compile().cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return float(cost.get("flops", float("nan")))
+
+
+def update_flops(agent, config, obs_size: int, action_size: int) -> float:
+  """`flops` of one `agent.update` at `config` on a `[config.batch_size, ...]` minibatch for
+  observations `[obs_size]` and actions `[action_size]`."""
+  b = config.batch_size
+  batch = replay.Transition(obs=jnp.zeros((b, obs_size)), action=jnp.zeros((b, action_size)),
+                            reward=jnp.zeros(b), next_obs=jnp.zeros((b, obs_size)),
+                            terminal=jnp.zeros(b), truncated=jnp.zeros(b))
+  state = agent.init(config, jax.random.key(0), obs_size, action_size)
+  return flops(lambda s, x: agent.update(config, s, x), state, batch)
 
 
 def update_scan(agent, config, num_updates: int):
