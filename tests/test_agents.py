@@ -1,4 +1,6 @@
-"""softq.agents: config validation, the alpha / reward-scale equivalence of SQL (§2.1), shapes."""
+"""softq.agents: Config validation, SQL α / reward-scale equivalence (§2.1), shapes, DDPG."""
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -124,3 +126,21 @@ def test_sql_hard_target_copy_period():
   np.testing.assert_array_equal(leaf(one.target_q), leaf(state.params.q))  # not yet copied
   two = update(one, _batch(jax.random.key(2), 5))
   np.testing.assert_array_equal(leaf(two.target_q), leaf(two.params.q))  # copied at step 2
+
+
+def test_ddpg_update_applies_the_preactivation_penalty():
+  # An actor saturated at tanh(+-100) gets an exactly zero gradient from Q, so Adam leaves it
+  # unchanged; with the Config's penalty the update pulls its output layer back.
+  config = ddpg.Config(hidden_sizes=(8,), batch_size=16)
+  state = ddpg.init(config, jax.random.key(0), 3, 2)
+  actor = state.params.actor
+  out = dict(actor["params"]["MLP_0"]["Dense_1"], bias=jnp.array([100.0, -100.0]))
+  actor = {"params": {"MLP_0": {**actor["params"]["MLP_0"], "Dense_1": out}}}
+  state = state.replace(params=state.params.replace(actor=actor))
+  batch = _batch(jax.random.key(1))
+  plain, _ = ddpg.update(config, state, batch)
+  penalised, _ = ddpg.update(dataclasses.replace(config, preactivation_penalty=1e-3), state, batch)
+  bias = lambda s: s.params.actor["params"]["MLP_0"]["Dense_1"]["bias"]
+  np.testing.assert_array_equal(bias(plain), [100.0, -100.0])
+  moved = bias(penalised) - jnp.array([100.0, -100.0])
+  assert moved[0] < 0 < moved[1]
