@@ -36,7 +36,7 @@ def matmul_gflops(seeds: int) -> float:
   x = jax.random.normal(jax.random.key(0), shape)
   w = jax.random.normal(jax.random.key(1), shape) / WIDTH
   run = jax.jit(lambda x: jax.lax.fori_loop(0, CHAIN, lambda _, y: jnp.matmul(y, w), x))
-  seconds, _ = side_by_side._seconds(run, x, 10)
+  seconds, _ = timing.median_seconds(run, x, 10)
   return round(2 * seeds * WIDTH**3 * CHAIN / seconds / 1e9, 1)
 
 
@@ -78,7 +78,7 @@ def svgd_bounds(cells: list[tuple[int, int]], steps: int = 100) -> list:
     row = {"m": m, "d": d}
     for name, fn in (("svgd_ms", median), ("fixed_bandwidth_ms", fixed),
                      ("median_alone_ms", alone)):
-      row[name] = round(1e3 * side_by_side._seconds(fn, u, 5)[0], 3)
+      row[name] = round(1e3 * timing.median_seconds(fn, u, 5)[0], 3)
     rows.append(row)
   return rows
 

@@ -12,7 +12,6 @@ Compile time is always reported apart from steady-state time (`block_until_ready
 """
 
 import json
-import statistics
 import sys
 import time
 
@@ -20,17 +19,6 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks import timing
-
-
-def _seconds(fn, arg, repeats):
-  """Median wall seconds of `fn(arg)` after one untimed call, and the last result."""
-  out = jax.block_until_ready(fn(arg))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    out = jax.block_until_ready(fn(arg))
-    times.append(time.perf_counter() - start)
-  return statistics.median(times), out
 
 
 def sac(warmup: int, steps: int, seeds: int = 1, phases: bool = True) -> dict:
@@ -77,12 +65,12 @@ def sac(warmup: int, steps: int, seeds: int = 1, phases: bool = True) -> dict:
   collect = train.build(sac_agent, config, env, collect_loop)
   collect_carry = collect.init(jax.random.split(jax.random.key(1), seeds))
   collect_fn = collect.chunk.lower(collect_carry).compile()
-  collect_s, _ = _seconds(lambda c: collect_fn(c)[0], collect_carry, 2)
+  collect_s, _ = timing.median_seconds(lambda c: collect_fn(c)[0], collect_carry, 2)
 
   run_updates = jax.jit(timing.update_scan(sac_agent, config, chunk))
   buffers, key = carry.seeds.buffer, jax.random.key(2)
   update_fn = run_updates.lower(carry.seeds.agent, buffers, key).compile()
-  update_s, _ = _seconds(lambda s: update_fn(s, buffers, key), carry.seeds.agent, 2)
+  update_s, _ = timing.median_seconds(lambda s: update_fn(s, buffers, key), carry.seeds.agent, 2)
   return {**result, "phase_collect_s_per_chunk": round(collect_s, 3),
           "phase_update_s_per_chunk": round(update_s, 3)}
 
@@ -102,7 +90,7 @@ def _svgd_one(m, d, steps, repeats):
   begin = time.perf_counter()
   compiled = sample.lower(start_u).compile()
   compile_s = time.perf_counter() - begin
-  seconds, (u, log_q) = _seconds(compiled, start_u, repeats)
+  seconds, (u, log_q) = timing.median_seconds(compiled, start_u, repeats)
   return {"m": m, "d": d, "steps": steps, "ms": round(1e3 * seconds, 3),
           "compile_s": round(compile_s, 2), "entropy_estimate": float(-jnp.mean(log_q)),
           "mean_norm": float(jnp.linalg.norm(jnp.mean(u, 0)))}
@@ -129,7 +117,7 @@ def peak(sizes=(1024, 2048), repeats: int = 10) -> dict:
   rates = {}
   for n in sizes:
     a = jax.random.normal(jax.random.key(n), (n, n))
-    seconds, _ = _seconds(jax.jit(lambda x: x @ x), a, repeats)
+    seconds, _ = timing.median_seconds(jax.jit(lambda x: x @ x), a, repeats)
     rates[str(n)] = round(2 * n**3 / seconds / 1e9, 2)
   return {"matmul_gflops": max(rates.values()), "by_size": rates}
 

@@ -1,11 +1,26 @@
-"""Pieces shared by the benchmarks: XLA's FLOP count of a program and an updates-only program."""
+"""Pieces shared by the benchmarks: a median timing, XLA's FLOP count of a program, an updates-only
+program."""
 
+import statistics
+import time
 from unittest import mock
 
 import jax
 import jax.numpy as jnp
 
 from softq import replay
+
+
+def median_seconds(fn, arg, repeats: int):
+  """Median wall seconds of `fn(arg)` over `repeats` calls after one untimed call (each waited
+  for with `block_until_ready`), and the last result."""
+  out = jax.block_until_ready(fn(arg))
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    out = jax.block_until_ready(fn(arg))
+    times.append(time.perf_counter() - start)
+  return statistics.median(times), out
 
 
 def flops(fn, *args) -> float:
