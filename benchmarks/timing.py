@@ -11,12 +11,14 @@ import jax.numpy as jnp
 from softq import replay
 
 
-def median_seconds(fn, arg, repeats: int):
+def median_seconds(fn, arg, repeats: int, chain: bool = False):
   """Median wall seconds of `fn(arg)` over `repeats` calls after one untimed call (each waited
-  for with `block_until_ready`), and the last result."""
+  for with `block_until_ready`), and the last result. With `chain`, each call's result is the
+  next call's argument (`arg = fn(arg)`: a training state carried from chunk to chunk)."""
   out = jax.block_until_ready(fn(arg))
   times = []
   for _ in range(repeats):
+    arg = out if chain else arg
     start = time.perf_counter()
     out = jax.block_until_ready(fn(arg))
     times.append(time.perf_counter() - start)

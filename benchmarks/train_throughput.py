@@ -17,7 +17,6 @@ and after.
 
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -32,19 +31,6 @@ flags.DEFINE_string("seeds", "1,2,4,8", "Comma-separated seed counts.")
 flags.DEFINE_integer("chunk", 200, "Environment steps per timed chunk (per seed).")
 flags.DEFINE_integer("repeats", 3, "Timed chunks (median reported).")
 FLAGS = flags.FLAGS
-
-
-def _median_seconds(fn, arg, repeats):
-  """Median wall time of `repeats` calls `arg = fn(arg)` (each waited for), after one untimed
-  call (a compiled program's first run pays one-off costs)."""
-  import jax
-  arg = jax.block_until_ready(fn(arg))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    arg = jax.block_until_ready(fn(arg))
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 def measure(agent, env, num_seeds: int) -> dict:
@@ -65,7 +51,8 @@ def measure(agent, env, num_seeds: int) -> dict:
   chunk = program.chunk.lower(carry).compile()
   compile_s = time.perf_counter() - start
   carry, _ = chunk(carry)  # the warm-up chunk: from here on every step updates
-  train_s = _median_seconds(lambda c: chunk(c)[0], carry, FLAGS.repeats)
+  train_s, _ = timing.median_seconds(lambda c: chunk(c)[0], carry, FLAGS.repeats,
+                                    chain=True)
 
   def physics(states_key):
     def body(c, _):
@@ -79,12 +66,14 @@ def measure(agent, env, num_seeds: int) -> dict:
 
   states = (jax.vmap(env.reset)(jax.random.split(jax.random.key(1), num_seeds)),
             jax.random.key(2))
-  physics_s = _median_seconds(jax.jit(physics).lower(states).compile(), states, FLAGS.repeats)
+  physics_s, _ = timing.median_seconds(jax.jit(physics).lower(states).compile(), states,
+                                      FLAGS.repeats, chain=True)
 
   agent_states, buffers, key = carry.seeds.agent, carry.seeds.buffer, jax.random.key(3)
   run_updates = jax.jit(timing.update_scan(agent, config, FLAGS.chunk))
   update_fn = run_updates.lower(agent_states, buffers, key).compile()
-  update_s = _median_seconds(lambda s: update_fn(s, buffers, key), agent_states, FLAGS.repeats)
+  update_s, _ = timing.median_seconds(lambda s: update_fn(s, buffers, key), agent_states,
+                                     FLAGS.repeats, chain=True)
   return {"seeds": num_seeds, "compile_s": round(compile_s, 2),
           "env_steps_per_s": round(FLAGS.chunk * num_seeds / train_s, 1),
           "env_steps_per_s_per_seed": round(FLAGS.chunk / train_s, 1),
