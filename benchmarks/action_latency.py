@@ -2,7 +2,7 @@
 
   python -m benchmarks.action_latency [--sizes multigoal,hopper,walker2d,halfcheetah,ant]
 
-Seed 003 Table 1 analogue (§4.6): the median wall time of one action for one state (the
+Messaoud et al. 2024 Table 1 analogue (§4.6): the median wall time of one action for one state (the
 compiled `act`, evaluation mode) and of one gradient update (`update` on a replay batch), per
 algorithm at the observation/action sizes of the multi-goal task (S2AC with m = 10, L = 10, §3.9)
 and of Brax's Hopper, Walker2d, HalfCheetah and Ant (L = 3). Networks and batch sizes are each

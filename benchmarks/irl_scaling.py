@@ -1,4 +1,4 @@
-"""MaxEnt IRL scaling (spec §5.2): seconds per likelihood-gradient evaluation vs graph size.
+"""MaxEnt IRL scaling (§5.2): seconds per likelihood-gradient evaluation vs graph size.
 
     python -m benchmarks.irl_scaling [--sides 17,50,158,275] [--peer_sides 12,17]
 

@@ -1,4 +1,4 @@
-"""Entropy-evaluation study of seed 003 §4.1 / App. I (spec §3.10).
+"""Entropy-evaluation study of Messaoud et al. 2024 §4.1 / App. I (§3.10).
 
 Estimates the entropy of a sampler's particles through the change-of-variables log-density
 (§3.2–§3.3) and compares it with the truth:

@@ -1,4 +1,4 @@
-"""Destination prediction from partial routes (spec §5.5; Figures 4–5 analogue of seed 002).
+"""Destination prediction from partial routes (§5.5; Figures 4–5 analogue of Ziebart et al. 2008).
 
     python -m experiments.irl_destinations --network ingolstadt21 --out runs/irl_destinations
 

@@ -1,4 +1,4 @@
-"""Table 1 and Figure 3 analogue of MaxEnt IRL (spec §5.4): route prediction on a real network.
+"""Table 1 and Figure 3 analogue of MaxEnt IRL (§5.4): route prediction on a real network.
 
     python -m experiments.irl_routes --network ingolstadt21 --out runs/irl_routes
 

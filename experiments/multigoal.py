@@ -1,4 +1,4 @@
-"""Seed 000 Figure 1: SQL vs DDPG on the multi-goal task (spec §4.1, §2.8).
+"""Figure 1 of Haarnoja et al. 2017: SQL vs DDPG on the multi-goal task (§4.1, §2.8).
 
   python -m experiments.multigoal --algo sql --seeds 4 --out runs/multigoal/sql
 

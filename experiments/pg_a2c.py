@@ -1,4 +1,4 @@
-"""E1 (§6.3, seed 002 Sec. 6.1): naive vs proper entropy-regularised A2C, τ = 0.01.
+"""E1 (§6.3, Schulman et al. 2017 Sec. 6.1): naive vs proper entropy-regularised A2C, τ = 0.01.
 
 python -m experiments.pg_a2c --env Breakout-MinAtar --seeds 5 --out runs/pg_a2c/breakout
 """

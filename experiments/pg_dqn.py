@@ -1,4 +1,5 @@
-"""E2 (§6.2, §6.5, seed 002 Sec. 6.2): DQN vs soft DQN (KL penalty, entropy bonus), 1- and 5-step.
+"""E2 (§6.2, §6.5, Schulman et al. 2017 Sec. 6.2): DQN vs soft DQN (KL penalty, entropy bonus), 1-
+and 5-step.
 
 All six variants share the network, ε schedule and target-network period; only the backup
 (Eq. 81–83) and the horizon differ.

@@ -1,4 +1,5 @@
-"""E3 (§6.5, seed 002 Sec. 6.3): soft Q-learning with `Q = V + τ log π` vs entropy-regularised
+"""E3 (§6.5, Schulman et al. 2017 Sec. 6.3): soft Q-learning with `Q = V + τ log π` vs
+entropy-regularised
 A2C (proper, c = 0.5), with the cosine similarity of their updates along training, and the
 unscaled soft-Q variant (effective value weight 1/τ) that the paper reports as unstable.
 

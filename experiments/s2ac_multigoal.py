@@ -1,4 +1,5 @@
-"""Seed 003 §4.2: S2AC, SAC and SQL on the asymmetric multi-goal task across temperatures.
+"""Messaoud et al. 2024 §4.2: S2AC, SAC and SQL on the asymmetric multi-goal task across
+temperatures.
 
   python -m experiments.s2ac_multigoal --algo s2ac,sac,sql --alphas 0.2,1,3,5 --seeds 2 \
       --out runs/s2ac_multigoal

@@ -1,3 +1,3 @@
-"""softq: maximum-entropy reinforcement learning in JAX (see ../shared/spec/ALGORITHMS.md)."""
+"""softq: maximum-entropy reinforcement learning in JAX; § numbers cite docs/algorithms.md."""
 
 __version__ = "0.1.0"

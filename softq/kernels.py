@@ -1,4 +1,4 @@
-"""RBF kernel and bandwidth heuristics for Stein variational methods (spec §2.4).
+"""RBF kernel and bandwidth heuristics for Stein variational methods (§2.4).
 
 All functions act on particle sets `[..., m, d]` with any number of leading batch axes
 (one particle set per state). The kernel is `k(x, y) = exp(-||x - y||^2 / h)`.

@@ -4,7 +4,7 @@ These are the baselines of the entropy-evaluation study: each sampler moves part
 target score and updates `log q` with the same first-order formula as SVGD,
 `log q^{l+1} = log q^l - tr(d drift / du)` (§3.2). The updates are not invertible maps of the
 particle distribution (noise, or a freshly drawn velocity), so the estimate is *expected to be
-wrong* (seed 003 Prop. 3.4); that failure is what §3.10 demonstrates.
+wrong* (Messaoud et al. 2024, Prop. 3.4); that failure is what §3.10 demonstrates.
 
 `score_fn: [..., m, d] -> [..., m, d]` must act on each particle independently (the trace is taken
 with `d` Jacobian-vector products, one per coordinate, shared by all particles).
@@ -115,7 +115,8 @@ def hmc_sample(
 
   Each of the `num_steps` iterations draws a fresh velocity `v ~ N(0, I)` and runs `num_leapfrog`
   leapfrog steps: kick `v <- v + c eps g(u)` (`c = 1/2` for the first kick, 1 after), drift
-  `u <- u + eps v`. Conditioned on the velocity (the only way HMC is invertible, seed 003 App. G.2),
+  `u <- u + eps v`. Conditioned on the velocity (the only way HMC is invertible, Messaoud et al.
+  2024, App. G.2),
   each kick-drift maps `u -> u + eps v + c eps^2 g(u)`, so `log q <- log q - c eps^2 tr grad g(u)`.
   The closing half kick only changes the discarded velocity.
 

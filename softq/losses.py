@@ -1,4 +1,4 @@
-"""Pure loss and target functions of maximum-entropy RL — the public library (spec §1–§3, §6).
+"""Pure loss and target functions of maximum-entropy RL — the public library (§1–§3, §6).
 
 Every function is pure, jittable and documents its shapes; shapes are checked with chex.
 Conventions: `B` batch, `K` proposal samples per state, `m` particles per state, `d` action
@@ -87,7 +87,8 @@ def amortized_svgd_surrogate(particles: jax.Array, directions: jax.Array) -> jax
 
   Returns `-(1/N) sum <stop_grad(phi(u_i)), u_i>` averaged over the leading axes (N = their
   size) and summed over particles and action dimensions, so that
-  `-grad_params loss = E[phi(u) d f_params / d params]` (seed 000 Eq. 13–14). Minimise it.
+  `-grad_params loss = E[phi(u) d f_params / d params]` (Haarnoja et al. 2017, Eq. 13–14). Minimise
+  it.
 
   Args:
     particles: sampler outputs `u_i = f(s, xi_i)`, `[..., m, d]` (differentiable).
@@ -146,7 +147,7 @@ def ddpg_actor_loss(q_values: jax.Array, preactivation: jax.Array | None = None,
 
 
 # --------------------------------------------------------------------------------------------
-# Policy gradients ≡ soft Q-learning, discrete actions (§6; seed 002, third paper)
+# Policy gradients ≡ soft Q-learning, discrete actions (§6; Schulman et al. 2017)
 #
 # `A` is the number of actions, `T` the rollout length, `...` any batch axes (e.g. envs).
 # `log_reference` is `log π̄`: `None` = uniform (KL-penalty convention, Eq. 82); `0.0` = the

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 def multigoal_figure(path: str, grid: np.ndarray, reward: np.ndarray, goals, paths: np.ndarray,
                      action_grid: np.ndarray, q_grids: np.ndarray, q_states, actions: np.ndarray,
                      title: str) -> None:
-  """Seed 000 Figure 1 analogue (§4.1), one row per seed.
+  """Figure 1 of Haarnoja et al. 2017 analogue (§4.1), one row per seed.
 
   Args:
     path: output PNG path.

@@ -74,7 +74,7 @@ def svgd_step(
   - (2/h) g_j Delta_ij^T]`, `Delta_ij = u_i - u_j`, so that
   `log q^{l+1}(u^{l+1}_i) = log q^l(u^l_i) + increment_i`.
 
-  - `log_det="trace"` (the spec's S2AC, §3.3): the first-order `-eps tr J_i`,
+  - `log_det="trace"` (S2AC as in §3.3): the first-order `-eps tr J_i`,
     `eps/(m-1) sum_{j != i} k_ij [(2/h) Delta_ij^T g_j - 2d/h + (4/h^2) ||Delta_ij||^2]`.
     Valid while `eps ||J_i|| << 1`, i.e. `h >> eps`.
   - `log_det="exact"`: `-slogdet(I + eps J_i)` of the `d x d` matrix, `O(m^2 d^2 + m d^3)`.

@@ -6,6 +6,6 @@ import pytest
 
 @pytest.fixture
 def x64():
-  """Runs the test body with 64-bit floats enabled (spec: identities are checked in float64)."""
+  """Runs the test body with 64-bit floats enabled (identities are checked in float64)."""
   with jax.enable_x64(True):
     yield

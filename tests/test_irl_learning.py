@@ -1,4 +1,4 @@
-"""MaxEnt IRL learning and data (spec §5.3, §5.6): gradient vs finite differences, θ recovery."""
+"""MaxEnt IRL learning and data (§5.3, §5.6): gradient vs finite differences, θ recovery."""
 
 import dataclasses
 

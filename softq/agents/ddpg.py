@@ -1,4 +1,4 @@
-"""DDPG, the deterministic baseline of soft Q-learning (spec §2.9).
+"""DDPG, the deterministic baseline of soft Q-learning (§2.9).
 
 Same critic architecture, learning rates and target copies as SQL (§2.8); hard Bellman targets
 through a target actor and target critic; a deterministic actor `mu(s)` maximising `Q`.
@@ -22,7 +22,8 @@ from softq.replay import Transition
 class Config:
   """DDPG hyperparameters: network sizes, learning rates and target copies of §2.8.
 
-  Seed 000 App. D copies the targets every 1000 steps with tau = 1 for both SQL and DDPG (the
+  Haarnoja et al. 2017, App. D copies the targets every 1000 steps with tau = 1 for both SQL and
+  DDPG (the
   default); `target_update_period=1` with a small `tau` gives Polyak averaging instead.
   `preactivation_penalty` (not in the paper; default 0) adds `penalty * ||pre-tanh output||^2` to
   the actor loss (`softq.losses.ddpg_actor_loss`), so a saturated actor can still be corrected.

@@ -1,4 +1,4 @@
-"""Soft Actor-Critic with a tanh-Gaussian policy and optional automatic temperature (spec §3.8).
+"""Soft Actor-Critic with a tanh-Gaussian policy and optional automatic temperature (§3.8).
 
 SAC is S2AC with `L = 0` SVGD steps and an untruncated Gaussian: twin critics with Polyak
 targets, a reparameterised actor, `log pi = log N(u; mu, sigma) - sum log(1 - tanh^2 u)`. The

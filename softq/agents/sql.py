@@ -1,4 +1,4 @@
-"""Soft Q-learning with an amortized SVGD sampler (Haarnoja et al. 2017; spec §2).
+"""Soft Q-learning with an amortized SVGD sampler (Haarnoja et al. 2017; §2).
 
 Pure functions over an explicit `TrainState`: `init`, `update` (one critic and one sampler step,
 §2.8), `act`. The critic regresses on importance-sampled soft values (§2.1–2.2); the sampler
@@ -20,7 +20,7 @@ from softq.replay import Transition
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  """SQL hyperparameters; defaults are seed 000 App. D (§2.8)."""
+  """SQL hyperparameters; defaults are Haarnoja et al. 2017, App. D (§2.8)."""
 
   alpha: float = 0.1
   reward_scale: float = 1.0

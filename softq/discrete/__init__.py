@@ -1,1 +1,1 @@
-"""Discrete soft Q-learning and entropy-regularised policy gradients on gymnax (spec §6)."""
+"""Discrete soft Q-learning and entropy-regularised policy gradients on gymnax (§6)."""

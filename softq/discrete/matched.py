@@ -1,7 +1,7 @@
-"""Matched-dynamics soft Q-learner of §6.5 (seed 002 Sec. 6.3).
+"""Matched-dynamics soft Q-learner of §6.5 (Schulman et al. 2017 Sec. 6.3).
 
 One actor-critic network; `Q(s, a) = V(s) + τ log(π(a|s)/π̄(a))` (a dueling form; with uniform
-`π̄` this is the spec's `V + τ log softmax(logits)` up to the constant `τ log A`, chosen so that
+`π̄` this is §6.5's `V + τ log softmax(logits)` up to the constant `τ log A`, chosen so that
 the value head equals `V_Q`). Actions come from `π`; no target network, no ε. The n-step soft
 Q targets (Eq. 46) use the current network, held fixed. Gradients into the advantage stream are
 scaled by `advantage_scale` (1/τ) and into the value stream by `value_scale` (0.5), which makes

@@ -30,7 +30,7 @@ def make(name: str, episode_length: int | None = None, backend: str | None = Non
 
   Args:
     name: one of `NAMES`.
-    episode_length: steps before truncation (default: the spec's horizon, 1000 for Brax tasks).
+    episode_length: steps before truncation (default: the task horizon of §4, 1000 for Brax tasks).
     backend: physics backend; `None` picks the default (`jax` for the project's own tasks,
       `spring` for Brax tasks, `generalized` for swimmer).
   Raises:

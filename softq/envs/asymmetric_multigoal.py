@@ -1,4 +1,5 @@
-"""The asymmetric multi-goal task of seed 003 §4.2 (spec §4.2) as a pure-JAX Brax environment.
+"""The asymmetric multi-goal task of Messaoud et al. 2024 §4.2 (§4.2) as a pure-JAX Brax
+environment.
 
 A point mass starts at the origin; goals `G1 = (5, 0)`, `G2 = (-4, 3)`, `G3 = (-4, -3)` are all at
 distance 5, so they promise the same reward, but the two left goals leave more future entropy.

@@ -1,4 +1,5 @@
-"""The multi-goal point-mass task of seed 000 §5.1 (spec §4.1) as a pure-JAX Brax environment.
+"""The multi-goal point-mass task of Haarnoja et al. 2017 §5.1 (§4.1) as a pure-JAX Brax
+environment.
 
 State `s in [-7, 7]^2` (the observation), action `a in [-1, 1]^2`, `s' = clip(s + clip(a), -7, 7)`,
 start exactly at the origin, no noise, never terminates (the horizon comes from a wrapper).

@@ -1,4 +1,4 @@
-"""Maximum-entropy inverse RL on graphs / road networks (Ziebart et al. 2008; spec §5)."""
+"""Maximum-entropy inverse RL on graphs / road networks (Ziebart et al. 2008; §5)."""
 
 from softq.irl.inference import expected_counts
 from softq.irl.inference import expected_visits

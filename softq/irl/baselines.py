@@ -1,4 +1,4 @@
-"""Route-prediction baselines of Table 1 (spec §5.4).
+"""Route-prediction baselines of Table 1 (§5.4).
 
 - time-based: the fastest route (`most_likely_path` with `r = -travel time`);
 - action-based: `P(a | s) ∝ exp(Q*(s, a))` with `Q*` from the hard (max-product) Bellman

@@ -1,4 +1,4 @@
-"""Input validation for the MaxEnt IRL graph functions: readable `ValueError`s (spec §5.2).
+"""Input validation for the MaxEnt IRL graph functions: readable `ValueError`s (§5.2).
 
 Checks on values run only on concrete (non-traced) arrays, so the public functions stay usable
 under `jit` / `vmap`; shape and dtype checks always run.

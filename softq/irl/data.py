@@ -1,4 +1,4 @@
-"""Real road topologies from `sumo-rl`'s bundled SUMO networks, and synthetic trips (spec §5.6).
+"""Real road topologies from `sumo-rl`'s bundled SUMO networks, and synthetic trips (§5.6).
 
 The `.net.xml` files ship inside the `sumo-rl` wheel; they are read with the standard library's
 XML parser (no SUMO binary, no download, the package is located without importing it). Only the

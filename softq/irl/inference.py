@@ -1,4 +1,4 @@
-"""Exact, stable MaxEnt path inference on graphs given as edge lists (spec §5.1–§5.2).
+"""Exact, stable MaxEnt path inference on graphs given as edge lists (§5.1–§5.2).
 
 A graph has `S` states (road segments) and `E` transitions `src[E] -> dst[E]`. A path is a
 sequence of states `s_0 -> ... -> s_k = destination` along transitions, `k <= horizon`, that

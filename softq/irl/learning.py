@@ -1,4 +1,4 @@
-"""Learning θ for `r = F θ` from demonstrated routes (spec §5.1, §5.3).
+"""Learning θ for `r = F θ` from demonstrated routes (§5.1, §5.3).
 
 The mean log-likelihood of trips `L(θ) = mean_i log P(ζ_i | θ)` has gradient "empirical minus
 expected feature counts"; trips sharing a destination share one backward pass, and (the forward

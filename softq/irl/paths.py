@@ -1,4 +1,4 @@
-"""Path decoding, sampling and path bookkeeping on edge-list graphs (spec §5.2, §5.4).
+"""Path decoding, sampling and path bookkeeping on edge-list graphs (§5.2, §5.4).
 
 Paths are padded int arrays `[L]`: state indices from the origin to the destination, then `-1`.
 `most_likely_path_core` is the max-product ("tropical") twin of the §5.2 backward pass: the
