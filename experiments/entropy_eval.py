@@ -21,17 +21,14 @@ import os
 from absl import flags
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import tqdm
 
 from experiments import cli
 from softq import distributions
 from softq import langevin
+from softq import plotting
 from softq import stein
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "output directory (created if missing)")
@@ -269,62 +266,22 @@ def _findings(results):
 
 def _plot(results):
   """Writes gaussian.png, kernel_width.png and mixtures.png into --out."""
-  g = results["gaussian"]
+  g, kw, mix = results["gaussian"], results["kernel_width"], results["mixtures"]
   names = ("svgd", "sgld", "dld", "hmc")
-  fig, axes = plt.subplots(1, 5, figsize=(20, 4))
-  for ax, name in zip(axes, names):
-    p = np.array(g[name]["particles_seed0_at_L"])
-    ax.scatter(p[:, 0], p[:, 1], s=4, c="k")
-    ax.set_title(f"{name.upper()} L={FLAGS.steps}: Ĥ={g[name]['estimate_at_L']:.2f}")
-    ax.set_xlim(-6, 6)
-    ax.set_ylim(-6, 6)
-  ax = axes[-1]
-  for name in names:
-    ax.plot(g[name]["steps"], g[name]["estimate_vs_steps"], label=name)
-  ax.axhline(g["truth"], color="k", ls="--", label=f"truth {g['truth']:.4f}")
-  ax.set_ylim(g["truth"] - 4, g["truth"] + 3)
-  ax.set_xlabel("steps")
-  ax.set_ylabel("entropy estimate (nats)")
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(os.path.join(FLAGS.out, "gaussian.png"), dpi=100)
-  plt.close(fig)
-
-  kw = results["kernel_width"]
-  fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-  axes[0].semilogx(kw["sigmas"], kw["estimate_at_L"], "o-", label=f"SVGD, L={FLAGS.steps}")
-  axes[0].axhline(kw["truth"], color="k", ls="--", label="truth")
-  axes[0].set_xlabel("kernel σ")
-  axes[0].set_ylabel("entropy estimate (nats)")
-  axes[0].legend()
-  for s, curve in zip(kw["sigmas"], kw["estimate_vs_steps"]):
-    axes[1].plot(kw["steps"], curve, label=f"σ={s:g}")
-  axes[1].axhline(kw["truth"], color="k", ls="--")
-  axes[1].set_xlabel("steps")
-  axes[1].legend()
-  fig.tight_layout()
-  fig.savefig(os.path.join(FLAGS.out, "kernel_width.png"), dpi=100)
-  plt.close(fig)
-
-  mix = results["mixtures"]
-  fig, axes = plt.subplots(1, 2 * len(mix), figsize=(10 * len(mix), 4))
-  for i, (name, rows) in enumerate(mix.items()):
-    ax = axes[2 * i]
-    ax.plot(rows["components"], rows["truth"], "ks--", label="Monte Carlo truth")
-    ax.plot(rows["components"], rows["estimate_at_L"], "o-", label=f"SVGD, L={FLAGS.steps}")
-    ax.set_xlabel("components")
-    ax.set_title(name)
-    ax.legend()
-    ax = axes[2 * i + 1]
-    for n, curve, truth in zip(rows["components"], rows["estimate_vs_steps"], rows["truth"]):
-      line, = ax.plot(rows["steps"], curve, label=f"n={n}")
-      ax.axhline(truth, color=line.get_color(), ls=":")
-    ax.set_xlabel("steps")
-    ax.set_title(f"{name}: estimate vs steps (dotted: truth)")
-    ax.legend()
-  fig.tight_layout()
-  fig.savefig(os.path.join(FLAGS.out, "mixtures.png"), dpi=100)
-  plt.close(fig)
+  plotting.entropy_gaussian_figure(
+      os.path.join(FLAGS.out, "gaussian.png"),
+      {n: g[n]["particles_seed0_at_L"] for n in names}, {n: g[n]["estimate_at_L"] for n in names},
+      g["svgd"]["steps"], {n: g[n]["estimate_vs_steps"] for n in names}, g["truth"], FLAGS.seeds,
+      FLAGS.steps, target_mean=GAUSSIAN_MEAN, target_cov=GAUSSIAN_COV)
+  plotting.entropy_kernel_width_figure(
+      os.path.join(FLAGS.out, "kernel_width.png"), kw["sigmas"], kw["estimate_at_L_per_seed"],
+      kw["steps"], kw["estimate_vs_steps"], kw["truth"], FLAGS.steps)
+  plotting.entropy_mixtures_figure(
+      os.path.join(FLAGS.out, "mixtures.png"),
+      {f"d = {name[1:]}": {"components": rows["components"], "truth": rows["truth"],
+                           "at_l_per_seed": rows["estimate_at_L_per_seed"],
+                           "steps": rows["steps"], "curves": rows["estimate_vs_steps"]}
+       for name, rows in mix.items()}, FLAGS.steps)
 
 
 def _config():

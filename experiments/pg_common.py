@@ -93,21 +93,11 @@ def write(experiment, config, results, ylabel="training episode return"):
   path = os.path.join(FLAGS.out, "results.json")
   with open(path, "w") as f:
     json.dump({"experiment": experiment, "config": config, "variants": results}, f, indent=1)
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for label, summary in results.items():
-    x = np.asarray(summary["curve_env_steps"])
-    mean, std = np.asarray(summary["curve_mean"]), np.asarray(summary["curve_std"])
-    ax.plot(x, mean, label=label)
-    ax.fill_between(x, mean - std, mean + std, alpha=0.2)
-  ax.set_xlabel("environment steps per seed")
-  ax.set_ylabel(ylabel)
-  ax.set_title(f"{experiment}: {config['env']} ({config['seeds']} seeds, mean ± std)")
-  ax.legend(fontsize=8)
-  fig.tight_layout()
-  fig.savefig(os.path.join(FLAGS.out, "curves.png"), dpi=120)
-  plt.close(fig)
+  from softq import plotting
+  plotting.band_curves(
+      os.path.join(FLAGS.out, "curves.png"),
+      {label: (s["curve_env_steps"], s["curve_mean"], s["curve_std"])
+       for label, s in results.items()},
+      config["seeds"], "environment steps per seed", ylabel, f"{experiment}: {config['env']}")
   print(json.dumps({k: [round(v["final_return_mean"], 2), round(v["final_return_std"], 2)]
                     for k, v in results.items()}))
