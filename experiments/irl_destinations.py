@@ -88,35 +88,24 @@ def _spread_out(xy, count):
 
 def _plot(graph, test, candidates, example, observed, results, out):
   """`accuracy.png` (Figure 5) and `posterior.png` (Figure 4: one partial route)."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
   import numpy as np
+  from softq import plotting
 
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for name, row in results["accuracy_pct"].items():
-    ax.plot(100 * np.array(results["fractions"]), row, "o-", label=name)
-  ax.set_xlabel("% of route observed")
-  ax.set_ylabel("destination accuracy (%)")
-  ax.set_title(f"Posterior accuracy over 5 destinations ({results['network']})")
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(os.path.join(out, "accuracy.png"), dpi=120)
-  plt.close(fig)
+  labels = {"maxent": "MaxEnt IRL θ", "true_theta": "true θ", "prior_only": "prior only"}
+  plotting.destination_accuracy_figure(
+      os.path.join(out, "accuracy.png"), results["fractions"],
+      {labels.get(name, name): row for name, row in results["accuracy_pct"].items()},
+      results["test_trips"],
+      f"Destination accuracy, {len(candidates)} candidates ({results['network']})",
+      chance=100 / len(candidates))
 
   route = np.asarray(test[0])
+  route = route[route >= 0]
   seen = route[: observed[0, results["fractions"].index(0.5)]]
-  fig, ax = plt.subplots(figsize=(6, 6))
-  ax.scatter(graph.xy[:, 0], graph.xy[:, 1], s=2, c="lightgray")
-  ax.plot(graph.xy[seen, 0], graph.xy[seen, 1], "k-", lw=3, label="observed half of the route")
-  ax.scatter(graph.xy[candidates, 0], graph.xy[candidates, 1], s=2000 * example + 20, c="tab:red",
-             alpha=0.6, label="destinations (area ∝ posterior)")
-  for i, c in enumerate(candidates):
-    ax.annotate(f"{i + 1}: {example[i]:.2f}", graph.xy[c], fontsize=9)
-  ax.set_aspect("equal")
-  ax.legend(loc="best", fontsize=8, markerscale=0.3)
-  fig.savefig(os.path.join(out, "posterior.png"), dpi=120)
-  plt.close(fig)
+  plotting.destination_posterior_figure(
+      os.path.join(out, "posterior.png"), graph.xy, seen, candidates, example,
+      f"Destination posterior after half of a held-out route ({results['network']})",
+      true_destination=int(route[-1]))
 
 
 if __name__ == "__main__":

@@ -52,32 +52,21 @@ def main(argv):
 def _plot(graph, test, thetas, horizon, results, out):
   """`costs.png` (learned weights per feature) and `routes.png` (one held-out route)."""
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
   import numpy as np
+  from softq import plotting
   from softq.irl import graph as graph_lib, paths
 
-  names = results["feature_names"]
-  models = ("true_theta", "maxent", "action_based", "max_margin")
-  fig, ax = plt.subplots(figsize=(10, 4))
-  width = 0.8 / len(models)
-  for i, model in enumerate(models):
-    ax.bar(np.arange(len(names)) + i * width, -np.asarray(thetas[model]), width, label=model)
-  ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, ha="right")
-  ax.set_ylabel("cost weight (−θ)")
-  ax.set_title(f"Learned costs on {results['network']} (Figure 3 analogue)")
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(os.path.join(out, "costs.png"), dpi=120)
-  plt.close(fig)
+  models = {"true_theta": "true θ (generating)", "maxent": "MaxEnt IRL",
+            "action_based": "action-based", "max_margin": "max-margin planning"}
+  plotting.cost_weights_figure(
+      os.path.join(out, "costs.png"), results["feature_names"],
+      {label: thetas[model] for model, label in models.items()},
+      f"Learned costs on {results['network']} (Figure 3 analogue)")
 
   route = np.asarray(test[0])
   route = route[route >= 0]
-  fig, ax = plt.subplots(figsize=(6, 6))
-  ax.scatter(graph.xy[:, 0], graph.xy[:, 1], s=2, c="lightgray")
-  ax.plot(graph.xy[route, 0], graph.xy[route, 1], "k-", lw=4, alpha=0.4, label="held-out route")
-  for model, style in (("maxent", "b-"), ("time_based", "r--")):
+  predictions = {}
+  for model, label in (("maxent", "MaxEnt IRL"), ("time_based", "fastest (travel time)")):
     if model == "time_based":
       reward, edge_reward = -graph.travel_time_min, np.zeros(graph.src.shape[0], np.float32)
     else:
@@ -85,13 +74,9 @@ def _plot(graph, test, thetas, horizon, results, out):
     guess = np.asarray(paths.most_likely_path_jit(
         jnp.asarray(graph.src), jnp.asarray(graph.dst), jnp.asarray(reward),
         jnp.asarray(edge_reward), int(route[0]), int(route[-1]), horizon))
-    guess = guess[guess >= 0]
-    ax.plot(graph.xy[guess, 0], graph.xy[guess, 1], style, lw=1.5, label=f"{model} prediction")
-  ax.set_aspect("equal")
-  ax.legend(loc="best", fontsize=8)
-  ax.set_title("A held-out route and predictions")
-  fig.savefig(os.path.join(out, "routes.png"), dpi=120)
-  plt.close(fig)
+    predictions[label] = guess[guess >= 0]
+  plotting.route_figure(os.path.join(out, "routes.png"), graph.xy, route, predictions,
+                        f"A held-out route on {results['network']} and predictions")
 
 
 if __name__ == "__main__":

@@ -385,7 +385,7 @@ def route_figure(path: str, xy: np.ndarray, route: np.ndarray, predictions: dict
 
   Args:
     path: output PNG path.
-    xy: `[N, 2]` road-segment midpoints.
+    xy: `[N, 2]` road-segment midpoints (drawn relative to their minimum).
     route: `[L]` segment indices of the observed route (no padding).
     predictions: `{label: [L'] segment indices}` predicted routes between its ends.
     title: figure title.
@@ -394,6 +394,7 @@ def route_figure(path: str, xy: np.ndarray, route: np.ndarray, predictions: dict
     The figure.
   """
   xy, route = np.asarray(xy), np.asarray(route)
+  xy = xy - xy.min(0)  # offsets from the network's corner read better than raw map coordinates
   fig, ax = plt.subplots(figsize=(6.4, 6.4))
   ax.scatter(xy[:, 0], xy[:, 1], s=2, c="lightgray", label="road segments (midpoints)")
   ax.plot(xy[route, 0], xy[route, 1], "k-", lw=5, alpha=0.35, label="held-out route")
@@ -407,8 +408,8 @@ def route_figure(path: str, xy: np.ndarray, route: np.ndarray, predictions: dict
   ax.plot(*xy[route[-1]], marker="*", color="tab:red", markersize=13, markeredgecolor="black",
           linestyle="none", label="destination")
   ax.set_aspect("equal")
-  ax.set_xlabel(f"x ({units})")
-  ax.set_ylabel(f"y ({units})")
+  ax.set_xlabel(f"x − min x ({units})")
+  ax.set_ylabel(f"y − min y ({units})")
   ax.set_title(title)
   ax.legend(loc="best", fontsize=8)
   return _save(fig, path)
@@ -450,7 +451,7 @@ def destination_accuracy_figure(path: str, fractions, accuracy: dict, num_trips:
     labels.append(f"uniform guess ({chance:g}%)")
   ax.set_xlabel("observed part of the route (%)")
   ax.set_ylabel("destination accuracy (%)")
-  ax.set_ylim(0, 100)
+  ax.set_ylim(0, 102)
   ax.set_title(title)
   ax.grid(alpha=0.3)
   ax.legend(handles, labels, fontsize=7)
@@ -464,7 +465,7 @@ def destination_posterior_figure(path: str, xy: np.ndarray, seen: np.ndarray,
 
   Args:
     path: output PNG path.
-    xy: `[N, 2]` road-segment midpoints.
+    xy: `[N, 2]` road-segment midpoints (drawn relative to their minimum).
     seen: `[L]` segment indices of the observed part of the route.
     destinations: `[C]` candidate destination segments; `posterior` `[C]` their probabilities.
     title: figure title.
@@ -475,6 +476,7 @@ def destination_posterior_figure(path: str, xy: np.ndarray, seen: np.ndarray,
   """
   xy, seen = np.asarray(xy), np.asarray(seen)
   destinations, posterior = np.asarray(destinations), np.asarray(posterior, dtype=float)
+  xy = xy - xy.min(0)  # offsets from the network's corner read better than raw map coordinates
   fig, ax = plt.subplots(figsize=(7.0, 6.4))
   ax.scatter(xy[:, 0], xy[:, 1], s=2, c="lightgray", label="road segments (midpoints)")
   ax.plot(xy[seen, 0], xy[seen, 1], "k-", lw=3, label="observed part of the route")
@@ -490,8 +492,8 @@ def destination_posterior_figure(path: str, xy: np.ndarray, seen: np.ndarray,
     ax.plot(*xy[true_destination], "x", color="tab:blue", markersize=12, markeredgewidth=2.5,
             linestyle="none", label="true destination")
   ax.set_aspect("equal")
-  ax.set_xlabel(f"x ({units})")
-  ax.set_ylabel(f"y ({units})")
+  ax.set_xlabel(f"x − min x ({units})")
+  ax.set_ylabel(f"y − min y ({units})")
   ax.set_title(title)
   ax.legend(loc="best", fontsize=7, markerscale=0.5)
   return _save(fig, path)
