@@ -274,68 +274,41 @@ def _entropies(agent, config, params, grid, key, repeats: int = 20):
 
 def _plot(out: str, results: dict, figures: dict, alphas: list, grid) -> None:
   """Trajectory panels, entropy heat maps and goal distributions (rows = algorithms)."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
   import numpy as np
 
+  from softq import plotting
   from softq.envs import asymmetric_multigoal as amg
   names = list(results["algos"])
-  goals, obstacle = np.asarray(amg.GOALS), np.asarray(amg.OBSTACLE)
-  for key, filename, with_obstacle in (("paths", "trajectories.png", False),
-                                       ("paths_obstacle", "trajectories_obstacle.png", True)):
-    fig, axes = plt.subplots(len(names), len(alphas), squeeze=False,
-                             figsize=(3.2 * len(alphas), 3.2 * len(names)))
-    for i, name in enumerate(names):
-      for j, alpha in enumerate(alphas):
-        ax = axes[i, j]
-        for path in figures[key][(name, alpha)].reshape(-1, amg.HORIZON + 1, 2):
-          ax.plot(path[:, 0], path[:, 1], color="tab:blue", linewidth=0.6, alpha=0.5)
-        ax.plot(goals[:, 0], goals[:, 1], "o", color="red", markersize=6)
-        if with_obstacle:
-          ax.plot(obstacle[:, 0], obstacle[:, 1], color="red", linewidth=3)
-        ax.set_xlim(-amg.BOUND, amg.BOUND)
-        ax.set_ylim(-amg.BOUND, amg.BOUND)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(f"{name}, α = {alpha:g}", fontsize=9)
-    fig.suptitle("test episodes" + (" with the obstacle" if with_obstacle else ""))
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, filename), dpi=80)
-    plt.close(fig)
+  columns = [f"α = {alpha:g}" for alpha in alphas]
+  seeds = f"{FLAGS.seeds} seed{'s' if FLAGS.seeds > 1 else ''}"
+  for key, filename, obstacle in (("paths", "trajectories.png", None),
+                                  ("paths_obstacle", "trajectories_obstacle.png", amg.OBSTACLE)):
+    paths = np.stack([[figures[key][(name, alpha)].reshape(-1, amg.HORIZON + 1, 2)
+                       for alpha in alphas] for name in names])
+    plotting.trajectories_figure(
+        os.path.join(out, filename), paths, names, columns, amg.GOALS, amg.BOUND,
+        f"Test episodes ({seeds} × {FLAGS.episodes} per panel)"
+        + (" with the test-time obstacle" if obstacle is not None else ""), obstacle=obstacle)
 
   with_heat = [n for n in names if (n, alphas[0]) in figures["heatmap"]]
   if with_heat:
-    fig, axes = plt.subplots(len(with_heat), len(alphas), squeeze=False,
-                             figsize=(3.4 * len(alphas), 3.0 * len(with_heat)))
-    for i, name in enumerate(with_heat):
-      for j, alpha in enumerate(alphas):
-        ax = axes[i, j]
-        image = ax.imshow(figures["heatmap"][(name, alpha)], origin="lower", cmap="viridis",
-                          extent=(grid[0], grid[-1], grid[0], grid[-1]))
-        ax.plot(goals[:, 0], goals[:, 1], "o", color="red", markersize=5)
-        fig.colorbar(image, ax=ax, fraction=0.046)
-        ax.set_title(f"{name}, α = {alpha:g}: entropy", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "entropy_heatmap.png"), dpi=80)
-    plt.close(fig)
+    heat = np.stack([[figures["heatmap"][(name, alpha)] for alpha in alphas]
+                     for name in with_heat])
+    plotting.entropy_heatmaps_figure(
+        os.path.join(out, "entropy_heatmap.png"), heat, grid, with_heat, columns, amg.GOALS,
+        f"Policy entropy estimate over the plane (mean over {seeds})")
 
-  fig, axes = plt.subplots(1, len(names), squeeze=False, figsize=(4.0 * len(names), 3.2))
-  width = 0.8 / len(alphas)
-  for i, name in enumerate(names):
-    ax = axes[0, i]
-    for j, alpha in enumerate(alphas):
-      fractions = results["algos"][name]["by_alpha"][f"{alpha:g}"]["goal_fractions"]
-      ax.bar(np.arange(3) + j * width, fractions, width, label=f"α = {alpha:g}")
-    ax.set_xticks(np.arange(3) + 0.4 - width / 2, ["G1 (5,0)", "G2 (-4,3)", "G3 (-4,-3)"])
-    ax.set_ylim(0, 1)
-    ax.set_title(name)
-    ax.legend(fontsize=7)
-  axes[0, 0].set_ylabel("fraction of test episodes")
-  fig.tight_layout()
-  fig.savefig(os.path.join(out, "goal_distribution.png"), dpi=80)
-  plt.close(fig)
+  outcomes = [f"G{g + 1} ({x:g}, {y:g})" for g, (x, y) in enumerate(amg.GOALS)] + ["no goal"]
+  pooled = np.array([[by["goal_fractions"] + [by["no_goal_fraction"]]
+                      for by in (results["algos"][n]["by_alpha"][f"{a:g}"] for a in alphas)]
+                     for n in names])
+  per_seed = np.array([[[r["goal_fractions"] + [r["no_goal_fraction"]]  # runs: alpha-major
+                         for r in results["algos"][n]["runs"][i * FLAGS.seeds:][:FLAGS.seeds]]
+                        for i in range(len(alphas))] for n in names])
+  plotting.goal_distribution_figure(
+      os.path.join(out, "goal_distribution.png"), pooled, names, columns, outcomes,
+      f"Where test episodes end ({seeds} × {FLAGS.episodes} episodes per bar)",
+      per_seed=per_seed)
 
 
 if __name__ == "__main__":
