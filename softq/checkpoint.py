@@ -1,18 +1,22 @@
-"""Checkpoint and resume of a whole training run with orbax (the entire `train.Carry`).
+"""Checkpoint and resume of a whole training run with orbax (the entire `train.Carry`), and
+parameter hashes.
 
 A checkpoint holds everything a run carries between chunks: parameters, target parameters,
 optimizer states, α, replay buffers, environment states, PRNG keys and step counters, plus a
-JSON description of the run (algorithm, environment, configs, sweep) that a resume must match.
+JSON description of the run (algorithm, environment, configs, sweep, replay capacity, array
+shapes) that a resume must match; a mismatch names the first differing field.
 Orbax writes each checkpoint into a temporary directory and renames it when complete, so a
 process killed during a save leaves the previous checkpoint as the latest one; only the last
 `keep` checkpoints are kept. Restoring the same carry into the same compiled program continues
 the run bit for bit (on CPU).
 """
 
+import hashlib
 import json
 import os
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 
@@ -53,11 +57,12 @@ class Checkpointer:
     self._manager.close()
 
 
-def latest(directory: str, description: dict) -> int:
+def latest(directory: str, description: dict, ignore=()) -> int:
   """The latest complete checkpoint's step in `directory`, after checking its description.
 
   Reads only; raises `CheckpointError` if there is none, it cannot be read, or its description
-  differs from `description` (the differing fields are named).
+  differs from `description` in a field not in `ignore` (the first differing field is named,
+  dotted, e.g. `config.critic_hidden`).
   """
   if not os.path.isdir(directory):
     raise CheckpointError(f"no checkpoint directory {directory!r}")
@@ -70,17 +75,32 @@ def latest(directory: str, description: dict) -> int:
   try:
     with open(path) as f:
       saved = json.load(f)
-  except (OSError, ValueError) as e:
-    raise CheckpointError(f"checkpoint {directory}/{step} is corrupt: cannot read its "
-                          f"description ({e})") from None
-  differing = sorted(k for k in set(saved) | set(description) if saved.get(k) != description.get(k))
+  except (OSError, ValueError):
+    raise CheckpointError(f"corrupt: {path} (the checkpoint's description cannot be read)") from None
+  differing = differences({k: v for k, v in saved.items() if k not in ignore},
+                          {k: v for k, v in description.items() if k not in ignore})
   if differing:
-    field = differing[0]
-    raise CheckpointError(
-        f"checkpoint {directory}/{step} does not match this run: {field} is "
-        f"{saved.get(field)!r} there, {description.get(field)!r} here"
-        + (f" (also differ: {', '.join(differing[1:])})" if differing[1:] else ""))
+    field, there, here = differing[0]
+    more = f" (also differ: {', '.join(d[0] for d in differing[1:])})" if differing[1:] else ""
+    raise CheckpointError(f"checkpoint {directory}/{step} does not match this run: {field} is "
+                          f"{there!r} there, {here!r} here{more}")
   return step
+
+
+def differences(saved, wanted, prefix: str = "") -> list[tuple[str, object, object]]:
+  """`(dotted field, saved value, wanted value)` for every leaf where two descriptions differ."""
+  if isinstance(saved, dict) and isinstance(wanted, dict):
+    out = []
+    for key in sorted(set(saved) | set(wanted)):
+      out += differences(saved.get(key), wanted.get(key), f"{prefix}{key}.")
+    return out
+  return [] if saved == wanted else [(prefix.rstrip("."), saved, wanted)]
+
+
+def saved_description(directory: str, step: int) -> dict:
+  """The description stored with the checkpoint at `step` (after `latest` has read it)."""
+  with open(os.path.join(directory, str(step), "description", "metadata")) as f:
+    return json.load(f)
 
 
 def restore(directory: str, step: int, like):
@@ -95,8 +115,8 @@ def restore(directory: str, step: int, like):
     restored = manager.restore(step, args=ocp.args.Composite(
         carry=ocp.args.StandardRestore(abstract)))
   except Exception as e:  # orbax/tensorstore raise many types for damaged files
-    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise CheckpointError(f"checkpoint {directory}/{step} cannot be restored: {message}") from None
+    message = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+    raise CheckpointError(f"corrupt: {directory}/{step} cannot be restored ({message})") from None
   finally:
     manager.close()
   carry = restored["carry"]
@@ -128,3 +148,21 @@ def _abstract(x):
   if sharding is None:
     sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
   return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
+
+
+def params_sha256(params) -> list[str]:
+  """SHA-256 of each run's parameters (leaves `[R, ...]`, in tree order) as hex strings."""
+  leaves = [np.asarray(x) for x in jax.tree.leaves(params)]
+  out = []
+  for r in range(leaves[0].shape[0]):
+    h = hashlib.sha256()
+    for leaf in leaves:
+      h.update(np.ascontiguousarray(leaf[r]).tobytes())
+    out.append(h.hexdigest())
+  return out
+
+
+def shapes(tree) -> dict:
+  """`{path: "dtype[shape]"}` of every array leaf of `tree` (for a run's description)."""
+  return {jax.tree_util.keystr(path): f"{x.dtype}{list(x.shape)}"
+          for path, x in jax.tree_util.tree_leaves_with_path(tree)}

@@ -1,4 +1,5 @@
-"""Run logging: a progress bar with env-steps/s, CSV scalars and TensorBoard event files."""
+"""Run logging: one progress bar with one rate (environment steps per second over all runs), CSV
+scalars and TensorBoard event files."""
 
 import csv
 import os
@@ -9,12 +10,17 @@ import tqdm
 from tensorboardX import SummaryWriter
 
 
+# tqdm's own rate would count steps of one run; the postfix carries the one rate shown.
+BAR_FORMAT = ("{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps per run "
+              "[{elapsed}<{remaining}{postfix}]")
+
+
 class RunLogger:
-  """Writes per-seed scalars to `DIR/metrics.csv` and `DIR/tensorboard/`, and shows progress.
+  """Writes per-run scalars to `DIR/metrics.csv` and `DIR/tensorboard/`, and shows progress.
 
   Usage: `log = RunLogger(out_dir, total_steps, num_seeds)`, then `log.write(step, scalars)` with
-  `scalars = {name: [S] array}` after each chunk (or pass `log.on_chunk` to `softq.train.run`),
-  and `log.close()` at the end. `log.steps` and `log.eval_returns` (`[S]` per chunk) keep the
+  `scalars = {name: [R] array}` after each chunk (or pass `log.on_chunk` to `softq.train.run`),
+  and `log.close()` at the end. `log.steps` and `log.eval_returns` (`[R]` per chunk) keep the
   evaluation history for learning curves.
 
   A resumed run passes `start_step`, the step of the checkpoint it continues: the rows an earlier
@@ -22,15 +28,18 @@ class RunLogger:
   (the resumed run writes those steps again) and new rows are appended.
   """
 
-  def __init__(self, out_dir: str, total_steps: int, num_seeds: int, start_step: int = 0):
+  def __init__(self, out_dir: str, total_steps: int, num_seeds: int, start_step: int = 0,
+               enabled: bool = True, label: str | None = None):
     self.num_seeds = num_seeds
+    self.enabled = enabled
     self._csv_path = os.path.join(out_dir, "metrics.csv")
     self._columns = None
     self.steps, self.eval_returns = [], []
     if start_step and os.path.exists(self._csv_path):
       self._continue(start_step)
-    self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard"))
-    self._bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+    self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard")) if enabled else None
+    self._bar = tqdm.tqdm(total=total_steps, initial=start_step, desc=label, dynamic_ncols=True,
+                          disable=not enabled, bar_format=BAR_FORMAT)
     self._last = (time.perf_counter(), start_step)
 
   def _continue(self, start_step: int) -> None:
@@ -41,7 +50,7 @@ class RunLogger:
       return
     kept = [r for r in rows[1:] if int(r[0]) <= start_step]
     if any(int(r[1]) >= self.num_seeds for r in kept):
-      raise ValueError(f"{self._csv_path} has more than {self.num_seeds} seeds; it belongs to "
+      raise ValueError(f"{self._csv_path} has more than {self.num_seeds} runs; it belongs to "
                        "another run")
     self._columns = rows[0]
     temporary = self._csv_path + ".tmp"
@@ -63,13 +72,15 @@ class RunLogger:
     self.eval_returns.append(eval_return)
 
   def write(self, step: int, scalars: dict) -> None:
-    """Appends one CSV row per seed, one TensorBoard scalar per seed and name; advances the bar."""
+    """Appends one CSV row per run, one TensorBoard scalar per run and name; advances the bar."""
+    if not self.enabled:
+      return
     names = sorted(scalars)
     if self._columns is None:
-      self._columns = ["step", "seed"] + names
+      self._columns = ["step", "run"] + names
       with open(self._csv_path, "w", newline="") as f:
         csv.writer(f).writerow(self._columns)
-    elif self._columns != ["step", "seed"] + names:
+    elif self._columns != ["step", "run"] + names:
       raise ValueError(f"{self._csv_path} has columns {self._columns[2:]}, this run writes "
                        f"{names}")
     with open(self._csv_path, "a", newline="") as f:
@@ -79,12 +90,12 @@ class RunLogger:
     for name in names:
       for seed, value in enumerate(np.asarray(scalars[name])):
         if np.isfinite(value):  # e.g. losses are NaN before the first update
-          self._tb.add_scalar(f"{name}/seed{seed}", float(value), step)
+          self._tb.add_scalar(f"{name}/run{seed}", float(value), step)
     self._tb.flush()
     now = time.perf_counter()
     rate = (step - self._last[1]) * self.num_seeds / max(now - self._last[0], 1e-9)
     self._last = (now, step)
-    postfix = {"env-steps/s": f"{rate:.0f}"}
+    postfix = {"env-steps/s (all runs)": f"{rate:.0f}"}
     if "eval_return" in scalars:
       postfix["eval_return"] = f"{np.nanmean(scalars['eval_return']):.2f}"
     self._bar.set_postfix(postfix)
@@ -92,4 +103,5 @@ class RunLogger:
 
   def close(self) -> None:
     self._bar.close()
-    self._tb.close()
+    if self._tb is not None:
+      self._tb.close()

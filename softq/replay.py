@@ -72,3 +72,18 @@ def num_bytes(capacity: int, obs_size: int, action_size: int, itemsize: int = 4)
   """Bytes a buffer of this capacity takes on the device (float32 fields, bool flags)."""
   per_item = itemsize * (2 * obs_size + action_size + 1) + 2
   return capacity * per_item
+
+
+def grow(buffer: ReplayBuffer, capacity: int) -> ReplayBuffer:
+  """The same transitions in a buffer of larger `capacity` (zeros after them).
+
+  Exact for a buffer that has never overwritten an entry (`position == size % capacity`): the
+  grown buffer holds what a buffer created with `capacity` would hold after the same writes, and
+  `sample` draws the same indices from it. Leaves may carry leading batch axes only through
+  `jax.vmap`.
+  """
+  if capacity < buffer.capacity:
+    raise ValueError(f"cannot shrink a replay buffer from {buffer.capacity} to {capacity}")
+  pad = capacity - buffer.capacity
+  data = jax.tree.map(lambda x: jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)), buffer.data)
+  return ReplayBuffer(data=data, position=buffer.size % capacity, size=buffer.size)

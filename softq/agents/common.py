@@ -1,8 +1,11 @@
-"""Helpers shared by the agents: config validation, optimizers and target-network updates."""
+"""Helpers shared by the agents: config validation, optimizers, target-network updates and the
+automatic temperature of SAC and S2AC (§3.8)."""
 
 import jax
 import jax.numpy as jnp
 import optax
+
+from softq import losses
 
 
 def check(condition: bool, field: str, accepted: str, value) -> None:
@@ -18,7 +21,7 @@ def check_positive(config, *fields: str) -> None:
     check(value > 0, field, "> 0", value)
 
 
-def check_hidden(config, field: str = "hidden_sizes") -> None:
+def check_hidden(config, field: str) -> None:
   """Checks a tuple of positive layer widths."""
   value = getattr(config, field)
   check(isinstance(value, tuple) and len(value) > 0 and all(
@@ -40,7 +43,7 @@ def adam(learning_rate: float) -> optax.GradientTransformation:
   """Adam whose learning rate lives in its state (`hyperparams["learning_rate"]`, a scalar).
 
   `update` reads the rate from the state, so a sweep sets it per run by writing the state
-  (`with_learning_rate`) and one compiled program trains every rate (DESIGN.md, sweeps).
+  (`with_learning_rate`) and one compiled program trains every rate (sweeps, `softq.train`).
   """
   return optax.inject_hyperparams(optax.adam, static_args=("b1", "b2", "eps", "eps_root"))(
       learning_rate=learning_rate)
@@ -52,3 +55,30 @@ def with_learning_rate(opt_state, value):
   rate = opt_state.hyperparams["learning_rate"]
   hyperparams = dict(opt_state.hyperparams, learning_rate=jnp.asarray(value, rate.dtype))
   return opt_state._replace(hyperparams=hyperparams)
+
+
+def target_entropy(config, action_size: int) -> float:
+  """`config.target_entropy`, or `-d` when unset (§3.8)."""
+  if config.target_entropy is None:
+    return losses.sac_target_entropy(action_size)
+  return config.target_entropy
+
+
+def tune_alpha(opt, alpha, opt_state, log_probs, target: float, enabled: bool):
+  """One Adam step on `log alpha` with `losses.sac_alpha_loss` (§3.8); identity if not `enabled`.
+
+  Args:
+    opt: the optax optimizer whose state is `opt_state`.
+    alpha: scalar temperature.
+    log_probs: `log pi` of fresh policy samples, any shape.
+    target: target entropy.
+    enabled: Python bool.
+  Returns:
+    `(alpha, opt_state)`.
+  """
+  if not enabled:
+    return alpha, opt_state
+  log_alpha = jnp.log(alpha)
+  grad = jax.grad(losses.sac_alpha_loss)(log_alpha, log_probs, target)
+  updates, opt_state = opt.update(grad, opt_state, log_alpha)
+  return jnp.exp(optax.apply_updates(log_alpha, updates)), opt_state

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import optax
 
 from softq import kernels, losses, networks, stein
-from softq.agents import common, sac
+from softq.agents import base, common
 from softq.replay import Transition
 
 VARIANTS = ("phi_theta", "phi", "amortized")
@@ -32,13 +32,12 @@ MODES = ("explore", "eval") + SELECTIONS
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(base.ExplorationConfig):
   """S2AC hyperparameters; defaults are the authors' code and README (§3.9).
 
   `num_steps` is `L` (3 for MuJoCo, 10 for the multi-goal task); `bandwidth` is a heuristic
-  name of §2.4 (recomputed at every SVGD step) or a number, a fixed `h` (Messaoud et al. 2024, App.
-  J lists a
-  fixed kernel variance); `log_det` is the SVGD log-density increment, the first-order
+  name of §2.4 (recomputed at every SVGD step) or a number, a fixed `h` (Messaoud et al. 2024,
+  App. J lists a fixed kernel variance); `log_det` is the SVGD log-density increment, the first-order
   `"trace"` (§3.3) or the `"exact"` leave-one-out log-determinant (`stein.svgd_step`), which
   the actor cannot exploit by collapsing its particles; `truncation` bounds `q0` in
   standard deviations (`inf`: untruncated, as SAC); `eval_selection` is the evaluation-time
@@ -67,6 +66,7 @@ class Config:
   eval_selection: str = "softmax"
 
   def __post_init__(self):
+    super().__post_init__()
     common.check(self.variant in VARIANTS, "variant", f"one of {', '.join(VARIANTS)}",
                  self.variant)
     common.check_positive(self, "alpha", "learning_rate", "batch_size", "step_size",
@@ -128,13 +128,15 @@ class TrainState:
 
 def _nets(config: Config, action_size: int):
   return (networks.TwinQNetwork(config.critic_hidden),
-          sac.GaussianPolicy(config.actor_hidden, action_size),
+          networks.GaussianPolicy(config.actor_hidden, action_size),
           networks.NoiseSampler(config.sampler_hidden, action_size))
 
 
-# Config learning-rate fields -> the optimizer states holding them (sweepable, `softq.train`).
-LEARNING_RATES = {"learning_rate": ("critic_opt_state", "actor_opt_state", "sampler_opt_state",
-                                    "alpha_opt_state")}
+KIND = "continuous"
+# Values a sweep sets per run -> the TrainState fields holding them (`base`, `softq.train`).
+SWEEPABLE = {"alpha": ("alpha",),
+             "learning_rate": ("critic_opt_state", "actor_opt_state", "sampler_opt_state",
+                               "alpha_opt_state")}
 
 
 def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
@@ -280,8 +282,8 @@ def update(config: Config, state: TrainState, batch: Transition):
     s_updates, sampler_opt_state = opt.update(s_grads, sampler_opt_state, params.sampler)
     sampler_params = optax.apply_updates(params.sampler, s_updates)
     metrics["sampler_loss"] = s_loss
-  alpha, alpha_opt_state = sac.tune_alpha(
-      opt, state.alpha, state.alpha_opt_state, log_probs, sac.target_entropy(config, d),
+  alpha, alpha_opt_state = common.tune_alpha(
+      opt, state.alpha, state.alpha_opt_state, log_probs, common.target_entropy(config, d),
       config.auto_alpha)
   metrics["alpha"] = alpha
   step = state.step + 1

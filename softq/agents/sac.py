@@ -1,28 +1,24 @@
 """Soft Actor-Critic with a tanh-Gaussian policy and optional automatic temperature (§3.8).
 
 SAC is S2AC with `L = 0` SVGD steps and an untruncated Gaussian: twin critics with Polyak
-targets, a reparameterised actor, `log pi = log N(u; mu, sigma) - sum log(1 - tanh^2 u)`. The
-`GaussianPolicy` network here is also S2AC's initial-distribution network (§3.1).
+targets, a reparameterised actor, `log pi = log N(u; mu, sigma) - sum log(1 - tanh^2 u)`
+(`networks.GaussianPolicy`, also S2AC's initial-distribution network, §3.1).
 """
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any
 
 import flax
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
 
 from softq import distributions, losses, networks
-from softq.agents import common
+from softq.agents import base, common
 from softq.replay import Transition
 
-LOG_STD_RANGE = (-20.0, 2.0)
-
-
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(base.ExplorationConfig):
   """SAC hyperparameters; defaults are §3.8 (256x256 nets, Adam 3e-4, batch 256, tau 0.005).
 
   `auto_alpha` tunes the temperature toward `target_entropy` (`None`: `-d`), starting from
@@ -42,6 +38,7 @@ class Config:
   entropy_particles: int = 100
 
   def __post_init__(self):
+    super().__post_init__()
     common.check_positive(self, "alpha", "learning_rate", "batch_size", "entropy_particles")
     common.check(0.0 <= self.discount <= 1.0, "discount", "in [0, 1]", self.discount)
     common.check(0.0 < self.tau <= 1.0, "tau", "in (0, 1]", self.tau)
@@ -51,22 +48,6 @@ class Config:
                  self.eval_mode)
     common.check(isinstance(self.auto_alpha, bool), "auto_alpha", "True or False",
                  self.auto_alpha)
-
-
-class GaussianPolicy(nn.Module):
-  """Diagonal Gaussian over pre-squash actions: `obs [..., o] -> (mean, std)`, each `[..., d]`.
-
-  `log std` is clipped to `LOG_STD_RANGE = [-20, 2]` (§3.9).
-  """
-
-  hidden: Sequence[int]
-  action_size: int
-
-  @nn.compact
-  def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
-    out = networks.MLP(self.hidden, 2 * self.action_size)(obs)
-    mean, log_std = jnp.split(out, 2, axis=-1)
-    return mean, jnp.exp(jnp.clip(log_std, *LOG_STD_RANGE))
 
 
 @flax.struct.dataclass
@@ -95,18 +76,13 @@ class TrainState:
 
 def _nets(config: Config, action_size: int):
   return (networks.TwinQNetwork(config.critic_hidden),
-          GaussianPolicy(config.actor_hidden, action_size))
+          networks.GaussianPolicy(config.actor_hidden, action_size))
 
 
-# Config learning-rate fields -> the optimizer states holding them (sweepable, `softq.train`).
-LEARNING_RATES = {"learning_rate": ("critic_opt_state", "actor_opt_state", "alpha_opt_state")}
-
-
-def target_entropy(config: Config, action_size: int) -> float:
-  """`config.target_entropy`, or `-d` when unset (§3.8)."""
-  if config.target_entropy is None:
-    return losses.sac_target_entropy(action_size)
-  return config.target_entropy
+KIND = "continuous"
+# Values a sweep sets per run -> the TrainState fields holding them (`base`, `softq.train`).
+SWEEPABLE = {"alpha": ("alpha",),
+             "learning_rate": ("critic_opt_state", "actor_opt_state", "alpha_opt_state")}
 
 
 def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
@@ -180,8 +156,8 @@ def update(config: Config, state: TrainState, batch: Transition):
   c_updates, critic_opt_state = opt.update(c_grads, state.critic_opt_state, params.critic)
   a_updates, actor_opt_state = opt.update(a_grads, state.actor_opt_state, params.actor)
   new_critic = optax.apply_updates(params.critic, c_updates)
-  alpha, alpha_opt_state = tune_alpha(opt, state.alpha, state.alpha_opt_state, log_probs,
-                                      target_entropy(config, d), config.auto_alpha)
+  alpha, alpha_opt_state = common.tune_alpha(opt, state.alpha, state.alpha_opt_state, log_probs,
+                                      common.target_entropy(config, d), config.auto_alpha)
   step = state.step + 1
   new_state = state.replace(
       params=params.replace(critic=new_critic, actor=optax.apply_updates(params.actor, a_updates)),
@@ -191,26 +167,6 @@ def update(config: Config, state: TrainState, batch: Transition):
   metrics = {"critic_loss": c_loss, "actor_loss": a_loss, "alpha": alpha,
              "entropy": -jnp.mean(log_probs)}
   return new_state, metrics
-
-
-def tune_alpha(opt, alpha, opt_state, log_probs, target: float, enabled: bool):
-  """One Adam step on `log alpha` with `losses.sac_alpha_loss` (§3.8); identity if not `enabled`.
-
-  Args:
-    opt: the optax optimizer whose state is `opt_state`.
-    alpha: scalar temperature.
-    log_probs: `log pi` of fresh policy samples, any shape.
-    target: target entropy.
-    enabled: Python bool.
-  Returns:
-    `(alpha, opt_state)`.
-  """
-  if not enabled:
-    return alpha, opt_state
-  log_alpha = jnp.log(alpha)
-  grad = jax.grad(losses.sac_alpha_loss)(log_alpha, log_probs, target)
-  updates, opt_state = opt.update(grad, opt_state, log_alpha)
-  return jnp.exp(optax.apply_updates(log_alpha, updates)), opt_state
 
 
 def act(config: Config, params: Params, obs: jax.Array, key: jax.Array, mode: str = "explore"):

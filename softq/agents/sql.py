@@ -14,20 +14,23 @@ import jax.numpy as jnp
 import optax
 
 from softq import kernels, losses, networks, stein
-from softq.agents import common
+from softq.agents import base, common
 from softq.replay import Transition
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-  """SQL hyperparameters; defaults are Haarnoja et al. 2017, App. D (§2.8)."""
+class Config(base.ExplorationConfig):
+  """SQL hyperparameters; defaults are Haarnoja et al. 2017, App. D (§2.8); OU exploration
+  (§2.7)."""
 
+  exploration: str = "ou"
   alpha: float = 0.1
   reward_scale: float = 1.0
   discount: float = 0.99
-  hidden_sizes: tuple = (200, 200)
-  q_learning_rate: float = 1e-3
-  sampler_learning_rate: float = 1e-4
+  critic_hidden: tuple = (200, 200)
+  actor_hidden: tuple = (200, 200)
+  critic_learning_rate: float = 1e-3
+  actor_learning_rate: float = 1e-4
   batch_size: int = 64
   kernel_particles: int = 32
   value_particles: int = 50
@@ -35,22 +38,24 @@ class Config:
   bandwidth: str = "median"
 
   def __post_init__(self):
-    common.check_positive(self, "alpha", "reward_scale", "q_learning_rate",
-                          "sampler_learning_rate", "batch_size", "value_particles",
+    super().__post_init__()
+    common.check_positive(self, "alpha", "reward_scale", "critic_learning_rate",
+                          "actor_learning_rate", "batch_size", "value_particles",
                           "target_update_period")
     common.check(0.0 <= self.discount <= 1.0, "discount", "in [0, 1]", self.discount)
     common.check(self.kernel_particles >= 2, "kernel_particles", ">= 2", self.kernel_particles)
-    common.check_hidden(self)
+    common.check_hidden(self, "critic_hidden")
+    common.check_hidden(self, "actor_hidden")
     common.check(self.bandwidth in kernels.BANDWIDTHS, "bandwidth",
                  f"one of {', '.join(kernels.BANDWIDTHS)}", self.bandwidth)
 
 
 @flax.struct.dataclass
 class Params:
-  """What acting needs: critic and sampler parameters."""
+  """What acting needs: critic and actor (the sampler `f(s, xi)`) parameters."""
 
-  q: Any
-  sampler: Any
+  critic: Any
+  actor: Any
   action_size: int = flax.struct.field(pytree_node=False)
 
 
@@ -59,26 +64,27 @@ class TrainState:
   """Everything that changes during training. `alpha` is an array so sweeps can vmap it."""
 
   params: Params
-  target_q: Any
-  q_opt_state: Any
-  sampler_opt_state: Any
+  target_critic: Any
+  critic_opt_state: Any
+  actor_opt_state: Any
   alpha: jax.Array
   step: jax.Array
   key: jax.Array
 
 
 def _nets(config: Config, action_size: int):
-  return (networks.QNetwork(config.hidden_sizes),
-          networks.NoiseSampler(config.hidden_sizes, action_size))
+  return (networks.QNetwork(config.critic_hidden),
+          networks.NoiseSampler(config.actor_hidden, action_size))
 
 
-# Config learning-rate fields -> the optimizer states holding them (sweepable, `softq.train`).
-LEARNING_RATES = {"q_learning_rate": ("q_opt_state",),
-                  "sampler_learning_rate": ("sampler_opt_state",)}
+KIND = "continuous"
+# Values a sweep sets per run -> the TrainState fields holding them (`base`, `softq.train`).
+SWEEPABLE = {"alpha": ("alpha",), "critic_learning_rate": ("critic_opt_state",),
+             "actor_learning_rate": ("actor_opt_state",)}
 
 
 def _optimizers(config: Config):
-  return common.adam(config.q_learning_rate), common.adam(config.sampler_learning_rate)
+  return common.adam(config.critic_learning_rate), common.adam(config.actor_learning_rate)
 
 
 def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> TrainState:
@@ -90,16 +96,16 @@ def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> Tra
   q_params = q_net.init(k_q, obs, act)
   sampler_params = sampler.init(k_s, obs, act)
   return TrainState(
-      params=Params(q=q_params, sampler=sampler_params, action_size=action_size),
-      target_q=q_params,
-      q_opt_state=q_opt.init(q_params),
-      sampler_opt_state=sampler_opt.init(sampler_params),
+      params=Params(critic=q_params, actor=sampler_params, action_size=action_size),
+      target_critic=q_params,
+      critic_opt_state=q_opt.init(q_params),
+      actor_opt_state=sampler_opt.init(sampler_params),
       alpha=jnp.asarray(config.alpha, jnp.float32),
       step=jnp.zeros((), jnp.int32),
       key=key)
 
 
-def critic_loss(config: Config, q_params, target_q, alpha, batch: Transition, key):
+def critic_loss(config: Config, q_params, target_critic, alpha, batch: Transition, key):
   """Critic loss and targets (§2.1–2.2) for a batch `[B]`; returns `(loss, targets [B])`.
 
   `K_V` fresh uniform proposal actions per transition; `V(s')` with the target parameters.
@@ -109,7 +115,7 @@ def critic_loss(config: Config, q_params, target_q, alpha, batch: Transition, ke
   proposal = jax.random.uniform(key, (b, config.value_particles, d), minval=-1.0, maxval=1.0)
   next_obs = jnp.broadcast_to(batch.next_obs[:, None, :], (b, config.value_particles,
                                                           batch.next_obs.shape[-1]))
-  next_q = q_net.apply(target_q, next_obs, proposal)
+  next_q = q_net.apply(target_critic, next_obs, proposal)
   next_v = losses.soft_value(next_q, alpha, losses.uniform_box_log_density(d))
   targets = losses.soft_q_targets(batch.reward, next_v, batch.terminal, config.discount,
                                   config.reward_scale)
@@ -117,7 +123,7 @@ def critic_loss(config: Config, q_params, target_q, alpha, batch: Transition, ke
   return losses.soft_q_loss(q, targets), targets
 
 
-def sampler_loss(config: Config, sampler_params, q_params, alpha, obs: jax.Array, key):
+def actor_loss(config: Config, sampler_params, q_params, alpha, obs: jax.Array, key):
   """Amortized SVGD surrogate (§2.3–2.6) for states `obs [B, o]`; returns `(loss, metrics)`.
 
   `m = kernel_particles` particles per state; the same particles give the SVGD direction
@@ -145,18 +151,18 @@ def update(config: Config, state: TrainState, batch: Transition):
   key, k_value, k_particles = jax.random.split(state.key, 3)
   params = state.params
   (q_loss, targets), q_grads = jax.value_and_grad(critic_loss, argnums=1, has_aux=True)(
-      config, params.q, state.target_q, state.alpha, batch, k_value)
-  (s_loss, s_metrics), s_grads = jax.value_and_grad(sampler_loss, argnums=1, has_aux=True)(
-      config, params.sampler, params.q, state.alpha, batch.obs, k_particles)
-  q_updates, q_opt_state = q_opt.update(q_grads, state.q_opt_state, params.q)
-  s_updates, s_opt_state = sampler_opt.update(s_grads, state.sampler_opt_state, params.sampler)
-  new_q = optax.apply_updates(params.q, q_updates)
+      config, params.critic, state.target_critic, state.alpha, batch, k_value)
+  (s_loss, s_metrics), s_grads = jax.value_and_grad(actor_loss, argnums=1, has_aux=True)(
+      config, params.actor, params.critic, state.alpha, batch.obs, k_particles)
+  q_updates, critic_opt_state = q_opt.update(q_grads, state.critic_opt_state, params.critic)
+  s_updates, s_opt_state = sampler_opt.update(s_grads, state.actor_opt_state, params.actor)
+  new_q = optax.apply_updates(params.critic, q_updates)
   step = state.step + 1
   new_state = state.replace(
-      params=params.replace(q=new_q, sampler=optax.apply_updates(params.sampler, s_updates)),
-      target_q=common.update_target(state.target_q, new_q, step, config.target_update_period, 1.0),
-      q_opt_state=q_opt_state, sampler_opt_state=s_opt_state, step=step, key=key)
-  metrics = {"q_loss": q_loss, "sampler_loss": s_loss, "target_mean": jnp.mean(targets),
+      params=params.replace(critic=new_q, actor=optax.apply_updates(params.actor, s_updates)),
+      target_critic=common.update_target(state.target_critic, new_q, step, config.target_update_period, 1.0),
+      critic_opt_state=critic_opt_state, actor_opt_state=s_opt_state, step=step, key=key)
+  metrics = {"critic_loss": q_loss, "actor_loss": s_loss, "target_mean": jnp.mean(targets),
              **s_metrics}
   return new_state, metrics
 
@@ -170,13 +176,13 @@ def act(config: Config, params: Params, obs: jax.Array, key: jax.Array, mode: st
   del mode
   _, sampler = _nets(config, params.action_size)
   noise = jax.random.normal(key, obs.shape[:-1] + (params.action_size,))
-  return jnp.tanh(sampler.apply(params.sampler, obs, noise))
+  return jnp.tanh(sampler.apply(params.actor, obs, noise))
 
 
 def q_values(config: Config, params: Params, obs: jax.Array, action: jax.Array) -> jax.Array:
   """`Q(s, a)`: `[..., o], [..., d] -> [...]` (for figures and evaluation)."""
   q_net, _ = _nets(config, params.action_size)
-  return q_net.apply(params.q, obs, action)
+  return q_net.apply(params.critic, obs, action)
 
 
 def _action_size(sampler_params) -> int:

@@ -1,0 +1,373 @@
+"""The one launcher behind every off-policy app: flags, keys, outputs, resume, logs, results.
+
+An app is an `App`: the algorithms it offers, presets (Config and loop defaults) and a report
+hook that adds figures and fields to results.json. `define(app)` declares its flags (at import
+time), `main(app)` runs it:
+
+    APP = launch.App(name="multigoal", algos=("sql", "ddpg"), env="multigoal", ...)
+    launch.define(APP)
+    if __name__ == "__main__":
+      cli.run(lambda argv: launch.main(APP))
+
+The launcher owns, once for every app:
+- flags derived from the agents' `Config` fields and `train.LoopConfig` (values parsed by field
+  type; ranges checked by the Configs), so the Python API and the CLI share defaults;
+- output directories: a fresh run refuses a non-empty `--out` unless `--overwrite`; `--resume
+  DIR` continues in DIR to any larger `--steps`, bit-identical (CPU) to one uninterrupted run;
+- the checkpoint description (app, algorithm, environment, configs, seeds, sweep, replay
+  capacity, every parameter and state shape): a mismatch names the differing field;
+- a checkpoint at the end of every run (and every `--checkpoint_every` steps), the final policy
+  (`softq.policy`), metrics.csv / TensorBoard / one progress bar (`softq.logging`),
+  learning_curve.png, results.json's common core, exit codes (2: bad input, 3: a run diverged).
+Every input error is one line on stderr with exit code 2, before anything is compiled.
+"""
+
+import dataclasses
+import functools
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from typing import Callable
+
+from absl import flags
+
+from softq import cli
+
+FLAGS = flags.FLAGS
+EXIT_DIVERGED = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class App:
+  """An experiment as a preset plus a report.
+
+  Attributes:
+    name: the app's name (results.json `app`; the default output folder `runs/<name>/<algo>`).
+    algos: the algorithms it offers (names in `softq.agents.AGENTS`, continuous).
+    default_algo: the `--algo` default.
+    env: a fixed environment name, or `None` for an `--env` flag (default `default_env`).
+    presets: `{algo: {Config field: value}}`, the app's defaults over each Config's own.
+    loop: `{LoopConfig field: value}`, the app's loop defaults.
+    seeds: the `--seeds` default.
+    report: `report(run: Run) -> dict` after training: writes figures, returns extra
+      results.json fields (may be `None`).
+    summary: results.json fields printed with the final returns on stdout.
+    check: `check(algo, config, loop)` -> an error line or `None`, for app-specific rules.
+  """
+
+  name: str
+  algos: tuple
+  default_algo: str
+  env: str | None = None
+  default_env: str = "multigoal"
+  presets: dict = dataclasses.field(default_factory=dict)
+  loop: dict = dataclasses.field(default_factory=dict)
+  seeds: int = 2
+  report: Callable | None = None
+  summary: tuple = ()
+  check: Callable | None = None
+
+
+@dataclasses.dataclass
+class Run:
+  """What a report hook gets: the app, the agent and its configs, the environment, the output
+  directory, the `softq.train.Result`, the logger's evaluation history and the runs' records."""
+
+  app: App
+  algo: str
+  agent: object
+  config: object
+  loop: object
+  env: object
+  env_name: str
+  out: str
+  seed: int
+  result: object
+  logger: object
+  records: list
+
+
+_NAMES: dict = {}
+
+
+def define(app: App) -> None:
+  """Declares the app's flags: common ones, one per Config / LoopConfig field (see `cli`)."""
+  from softq import agents
+  from softq.train.loop import LoopConfig
+  flags.DEFINE_string("algo", app.default_algo, f"Algorithm: {', '.join(app.algos)}.")
+  if app.env is None:
+    flags.DEFINE_string("env", app.default_env, "Environment name (listed by --help).")
+  flags.DEFINE_string("backend", None, "Physics backend (Brax: generalized, positional, spring, "
+                      "mjx; default: the environment's own).")
+  flags.DEFINE_integer("episode_length", None, "Steps before truncation (default: the task's).")
+  flags.DEFINE_integer("seeds", app.seeds, "Independent seeds per sweep value (vmapped).")
+  flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
+  flags.DEFINE_string("sweep", "", "Swept fields (the agent's SWEEPABLE, e.g. alpha and learning "
+                      "rates): alpha=0.1,0.2,0.5 or 'critic_learning_rate=1e-3,3e-4;"
+                      "actor_learning_rate=1e-4,3e-5' (fields separated by ';' are zipped).")
+  flags.DEFINE_string("out", None, f"Output directory (default runs/{app.name}/ALGO).")
+  flags.DEFINE_bool("overwrite", False, "Replace the contents of a non-empty --out.")
+  flags.DEFINE_string("resume", None, "Continue the run saved in this directory to --steps.")
+  flags.DEFINE_integer("checkpoint_every", 0, "Also checkpoint every N steps (a multiple of "
+                       "--chunk; 0: only at the end).")
+  flags.DEFINE_integer("keep", 3, "Checkpoints kept.")
+  flags.DEFINE_bool("distributed", False, "Join a multi-process job (jax.distributed).")
+  flags.DEFINE_string("coordinator", None, "host:port of process 0 (with --distributed).")
+  flags.DEFINE_integer("num_processes", None, "Process count (with --distributed).")
+  flags.DEFINE_integer("process_id", None, "This process's index (with --distributed).")
+  classes = {name: agents.AGENTS[name].Config for name in app.algos}
+  _NAMES["config"] = cli.define_config_flags(classes)
+  _NAMES["loop"] = cli.define_config_flags({"loop": LoopConfig}, rename=LoopConfig.FLAG_NAMES)
+
+
+def main(app: App) -> int:
+  """Runs the app from its flags; returns the exit code (0, or 3 when a run diverged)."""
+  return _launch(app, **_settings(app))
+
+
+def _settings(app: App) -> dict:
+  """Every flag checked and every Config built, before anything is compiled."""
+  from softq import agents
+  from softq.train.loop import LoopConfig
+  if FLAGS.algo not in app.algos:
+    cli.fail(f"--algo {FLAGS.algo!r} is not available; accepted: {', '.join(app.algos)}")
+  for name in ("seeds", "keep"):
+    if FLAGS[name].value < 1:
+      cli.fail(f"--{name} must be >= 1, got {FLAGS[name].value}")
+  config_cls = agents.AGENTS[FLAGS.algo].Config
+  unused = cli.given_but_unused(_NAMES["config"], [config_cls])
+  if unused:
+    cli.fail(f"--{unused} does not apply to {FLAGS.algo} (a field of another algorithm's Config)")
+  config = cli.config_from_flags(config_cls, _NAMES["config"], app.presets.get(FLAGS.algo))
+  loop = cli.config_from_flags(LoopConfig, _NAMES["loop"], app.loop)
+  if app.check is not None:
+    problem = app.check(FLAGS.algo, config, loop)
+    if problem:
+      cli.fail(problem)
+  every = FLAGS.checkpoint_every
+  if every < 0 or every % loop.chunk_steps:
+    cli.fail(f"--checkpoint_every must be 0 or a positive multiple of --chunk "
+             f"({loop.chunk_steps}), got {every}")
+  sweep = parse_sweep(FLAGS.sweep)
+  if FLAGS.distributed:
+    _check_distributed()
+  env_name = app.env or FLAGS.env
+  resume = FLAGS.resume
+  out = FLAGS.out or resume or os.path.join("runs", app.name, FLAGS.algo)
+  if resume and FLAGS.out and os.path.abspath(FLAGS.out) != os.path.abspath(resume):
+    cli.fail(f"--resume continues in its own directory; drop --out or make it {resume!r}")
+  if resume and FLAGS.overwrite:
+    cli.fail("--resume and --overwrite exclude each other (one continues a run, the other "
+             "replaces it)")
+  if not resume and _non_empty(out) and not FLAGS.overwrite:
+    cli.fail(f"--out {out!r} is not empty (another run's results); choose a new directory, "
+             f"pass --overwrite to replace it, or --resume {out} to continue it")
+  return dict(algo=FLAGS.algo, config=config, loop=loop, sweep=sweep, env_name=env_name,
+              out=out, resume=resume)
+
+
+def _launch(app, algo, config, loop, sweep, env_name, out, resume) -> int:
+  import jax
+  if FLAGS.distributed:
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
+  from softq import agents, checkpoint, envs, train
+  agent = agents.AGENTS[algo]
+  try:
+    env = envs.make(env_name, FLAGS.episode_length, backend=FLAGS.backend)
+  except ValueError as e:
+    cli.fail(str(e))
+  try:
+    values = train.sweep_values(agent, sweep)
+    num_runs = FLAGS.seeds * max((len(v) for v in values.values()), default=1)
+    memory = train.check_memory(env, loop, num_runs)
+  except ValueError as e:
+    cli.fail(str(e))
+  program = train.build(agent, config, env, loop)
+  keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
+  abstract = jax.eval_shape(program.init, jax.numpy.tile(keys, num_runs // FLAGS.seeds))
+  description = describe(app, algo, config, loop, values, env_name, abstract)
+  directory = os.path.join(out, "checkpoints")
+  restore, start, capacity = None, 0, None
+  if resume:
+    try:
+      start = checkpoint.latest(directory, description, ignore=("buffer_capacity",))
+    except checkpoint.CheckpointError as e:
+      cli.fail(str(e))
+    if start >= loop.total_steps:
+      cli.fail(f"the checkpoint in {resume!r} is at step {start}; --steps must exceed it")
+    capacity = checkpoint.saved_description(directory, start)["buffer_capacity"]
+    if capacity > loop.buffer_capacity:
+      cli.fail(f"the checkpoint's replay buffer holds {capacity} transitions; this run's "
+               f"would hold {loop.buffer_capacity} (raise --steps or --replay)")
+    restore = functools.partial(checkpoint.restore, directory, start)
+  elif _non_empty(out):  # --overwrite, checked in _settings
+    _empty(out)
+  out = cli.writable_dir(out)
+  primary = jax.process_index() == 0
+  print(memory, file=sys.stderr)
+  description["buffer_capacity"] = loop.buffer_capacity
+  checkpointer = checkpoint.Checkpointer(directory, FLAGS.checkpoint_every or loop.total_steps,
+                                         description, FLAGS.keep)
+  from softq.logging import RunLogger
+  logger = RunLogger(out, loop.total_steps, num_runs, start, enabled=primary,
+                     label=f"{app.name} {algo}")
+  begin = time.time()
+  try:
+    result = train.train(agent, config, env, keys, loop, sweep=values,
+                         eval_key=jax.random.key(FLAGS.seed + 1), on_chunk=logger.on_chunk,
+                         checkpointer=checkpointer, restore=restore, restore_capacity=capacity,
+                         program=program)
+  except checkpoint.CheckpointError as e:
+    cli.fail(str(e))
+  finally:
+    logger.close()
+    checkpointer.close()
+  seconds = time.time() - begin
+  if not primary:
+    return EXIT_DIVERGED if result.diverged else 0
+  run = Run(app=app, algo=algo, agent=agent, config=config, loop=loop, env=env,
+            env_name=env_name, out=out, seed=FLAGS.seed, result=result, logger=logger,
+            records=result.runs)
+  results = write_outputs(run, start, seconds)
+  summary = {"out": out, "final_eval_return": [r["final_eval_return"] for r in results["runs"]]}
+  summary.update({k: results[k] for k in app.summary if k in results})
+  print(json.dumps(summary))
+  for d in results["diverged"]:
+    print(f"error: run {d['run']} ({_label(d)}) went non-finite at step {d['step']} "
+          f"({d['metric']} = {d['value']}); frozen at its last finite state", file=sys.stderr)
+  return EXIT_DIVERGED if results["diverged"] else 0
+
+
+def write_outputs(run: Run, start: int, seconds: float) -> dict:
+  """The policy, learning curve, report and results.json of a finished training; returns the
+  results."""
+  import jax
+  import numpy as np
+
+  from softq import checkpoint, plotting, policy
+  result = run.result
+  params = result.carry.seeds.agent.params
+  hashes = checkpoint.params_sha256(params)
+  returns = np.asarray(result.evaluation["returns"]).mean(axis=1)
+  env_record = {"name": run.env_name, "episode_length": FLAGS.episode_length,
+                "backend": FLAGS.backend}
+  policy.save(run.out, run.algo, run.config, params, env_record, run.env.observation_size,
+              run.env.action_size, run.records)
+  labels = {}
+  for record in run.records:
+    labels.setdefault(_label(record, with_seed=False) or run.algo.upper(), []).append(
+        record["run"])
+  curves = np.stack(run.logger.eval_returns)  # [C, R]
+  plotting.learning_curves(
+      os.path.join(run.out, "learning_curve.png"), np.asarray(run.logger.steps),
+      {label: curves[:, idx] for label, idx in labels.items()}, "evaluation return",
+      f"{run.algo.upper()} on {run.env_name}")
+  diverged = [{**d, **run.records[d["run"]]} for d in result.diverged]
+  bad = {d["run"] for d in diverged}
+  results = {
+      "app": run.app.name,
+      "command": " ".join(["python -m", _module()] + sys.argv[1:]),
+      "algo": run.algo, "env": env_record,
+      "config": dataclasses.asdict(run.config), "loop": dataclasses.asdict(run.loop),
+      "versions": versions(), "devices": [str(d) for d in jax.devices()],
+      "resumed_from_step": start or None, "wall_seconds": round(seconds, 1),
+      "runs": [{**record, "final_eval_return": float(returns[record["run"]]),
+                "params_sha256": hashes[record["run"]], "diverged": record["run"] in bad}
+               for record in run.records],
+      "diverged": diverged,
+  }
+  if run.app.report is not None:
+    results.update(run.app.report(run) or {})
+  _write_json(os.path.join(run.out, "results.json"), results)
+  return results
+
+
+def describe(app, algo, config, loop, sweep, env_name, abstract) -> dict:
+  """What a checkpoint must match to be resumed (the step budget, and with it the replay
+  buffer's length, may grow)."""
+  from softq import checkpoint
+  loop_fields = {k: v for k, v in dataclasses.asdict(loop).items() if k != "total_steps"}
+  seeds = abstract.seeds
+  return json.loads(json.dumps({
+      "app": app.name, "algo": algo, "env": env_name, "backend": FLAGS.backend,
+      "episode_length": FLAGS.episode_length, "seeds": FLAGS.seeds, "seed": FLAGS.seed,
+      "sweep": {k: list(v) for k, v in sweep.items()}, "config": dataclasses.asdict(config),
+      "loop": loop_fields,
+      "shapes": {**checkpoint.shapes(seeds.agent), **checkpoint.shapes(seeds.env_state)}}))
+
+
+def parse_sweep(text: str) -> dict:
+  """`'alpha=0.1,0.2;tau=0.01,0.02'` -> `{'alpha': [0.1, 0.2], 'tau': [0.01, 0.02]}`."""
+  sweep = {}
+  for item in filter(None, text.split(";")):
+    field, _, values = item.partition("=")
+    try:
+      parsed = [float(v) for v in values.split(",")]
+    except ValueError:
+      parsed = None
+    if not field.strip() or parsed is None:
+      cli.fail(f"--sweep {item!r} must look like FIELD=V1,V2,... with numbers")
+    sweep[field.strip()] = parsed
+  return sweep
+
+
+def versions() -> dict:
+  """Python and the versions of the packages a result depends on."""
+  out = {"python": platform.python_version()}
+  for name in ("softq", "jax", "jaxlib", "flax", "optax", "brax", "mujoco", "numpy"):
+    try:
+      out[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+      out[name] = None
+  return out
+
+
+def _check_distributed() -> None:
+  """`--distributed` needs a coordinator, a process count and an id, or a cluster that JAX
+  detects by itself (SLURM, Open MPI)."""
+  given = [FLAGS.coordinator is not None, FLAGS.num_processes is not None,
+           FLAGS.process_id is not None]
+  cluster = any(v in os.environ for v in ("SLURM_JOB_ID", "OMPI_COMM_WORLD_SIZE"))
+  if all(given) or (cluster and not any(given)):
+    if FLAGS.num_processes is not None and not 0 <= FLAGS.process_id < FLAGS.num_processes:
+      cli.fail(f"--process_id must be in [0, {FLAGS.num_processes}), got {FLAGS.process_id}")
+    return
+  cli.fail("--distributed needs --coordinator HOST:PORT, --num_processes N and --process_id I "
+           "(or a SLURM / Open MPI job that provides them)")
+
+
+def _label(record: dict, with_seed: bool = True) -> str:
+  skip = {"run", "step", "metric", "value"} | (set() if with_seed else {"seed"})
+  return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in record.items() if k not in skip)
+
+
+def _module() -> str:
+  main = sys.modules.get("__main__")
+  spec = getattr(main, "__spec__", None)
+  return spec.name if spec is not None else os.path.basename(sys.argv[0])
+
+
+def _non_empty(path: str) -> bool:
+  return os.path.isdir(path) and bool(os.listdir(path))
+
+
+def _empty(path: str) -> None:
+  for name in os.listdir(path):
+    full = os.path.join(path, name)
+    if os.path.isdir(full) and not os.path.islink(full):
+      shutil.rmtree(full)
+    else:
+      os.remove(full)
+
+
+def _write_json(path: str, data) -> None:
+  temporary = path + ".tmp"
+  with open(temporary, "w") as f:
+    json.dump(data, f, indent=2)
+  os.replace(temporary, path)
