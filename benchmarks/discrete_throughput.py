@@ -14,11 +14,11 @@ from absl import flags
 import jax
 
 from experiments import cli
-from softq.discrete import a2c
-from softq.discrete import envs
-from softq.discrete import matched
-from softq.discrete import soft_dqn
-from softq.discrete import train
+from softq import envs
+from softq.agents import a2c
+from softq.agents import matched
+from softq.agents import soft_dqn
+from softq.train import onpolicy
 
 flags.DEFINE_string("agents", "a2c,soft_dqn,matched", "comma-separated learners")
 flags.DEFINE_string("seeds", "1,8,32", "comma-separated seed counts")
@@ -39,10 +39,10 @@ def _parse():
   except ValueError:
     seeds = [0]
   bad = [a for a in agents if a not in CONFIGS]
-  if bad or min(seeds) <= 0 or FLAGS.env not in envs.ENV_NAMES or min(
+  if bad or min(seeds) <= 0 or FLAGS.env not in envs.DISCRETE_NAMES or min(
       FLAGS.num_envs, FLAGS.rollout, FLAGS.chunk, FLAGS.repeats) <= 0:
     print(f"bad flags: --agents from {sorted(CONFIGS)}, --seeds positive integers, --env from "
-          f"{', '.join(envs.ENV_NAMES)}, sizes > 0", file=sys.stderr)
+          f"{', '.join(envs.DISCRETE_NAMES)}, sizes > 0", file=sys.stderr)
     sys.exit(2)
   return agents, seeds
 
@@ -50,10 +50,10 @@ def _parse():
 def main(argv):
   del argv
   agents, seed_counts = _parse()
-  loop = train.LoopConfig(FLAGS.env, FLAGS.num_envs, FLAGS.rollout, FLAGS.chunk, FLAGS.chunk)
+  loop = onpolicy.LoopConfig(FLAGS.env, FLAGS.num_envs, FLAGS.rollout, FLAGS.chunk, FLAGS.chunk)
   results = []
   for agent in agents:
-    init, chunk = train.make_train(agent, CONFIGS[agent], loop)
+    init, chunk = onpolicy.make_train(agent, CONFIGS[agent], loop)
     for num_seeds in seed_counts:
       carry = init(jax.random.split(jax.random.key(0), num_seeds))
       start = time.perf_counter()

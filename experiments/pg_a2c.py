@@ -6,8 +6,8 @@ python -m experiments.pg_a2c --env Breakout-MinAtar --seeds 5 --out runs/pg_a2c/
 from absl import flags
 
 from experiments import cli, pg_common
-from softq.discrete import a2c
-from softq.discrete import train
+from softq.agents import a2c
+from softq.train import onpolicy
 
 flags.DEFINE_float("tau", 0.01, "temperature τ > 0")
 FLAGS = flags.FLAGS
@@ -19,11 +19,11 @@ def main(argv):
   env, hidden, lr, updates, rollout, chunk = pg_common.settings()
   if FLAGS.tau <= 0:
     cli.fail(f"--tau must be > 0, got {FLAGS.tau}")
-  loop = train.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
+  loop = onpolicy.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   results = {}
   for estimator in a2c.ESTIMATORS:
     config = a2c.Config(tau=FLAGS.tau, learning_rate=lr, hidden=hidden, estimator=estimator)
-    metrics, timing = train.run("a2c", config, loop, FLAGS.seeds, FLAGS.seed, FLAGS.progress)
+    metrics, timing = onpolicy.run("a2c", config, loop, FLAGS.seeds, FLAGS.seed, FLAGS.progress)
     results[estimator] = pg_common.summarise(metrics, timing, loop.steps_per_update)
   pg_common.write("E1 naive vs proper A2C", {
       "env": env, "seeds": FLAGS.seeds, "updates": updates, "num_envs": FLAGS.num_envs,

@@ -1,6 +1,6 @@
 """Shared flags, validation, runs and outputs of the §6 experiments (pg_a2c, pg_dqn, pg_matched).
 
-Each experiment trains a few variants with `softq.discrete.train.run` (seeds vmapped) and writes
+Each experiment trains a few variants with `softq.train.onpolicy.run` (seeds vmapped) and writes
 `--out/results.json` and `--out/curves.png` (mean ± std over seeds of the training return).
 """
 
@@ -11,10 +11,10 @@ from absl import flags
 import numpy as np
 
 from experiments import cli
-from softq.discrete import envs
+from softq import envs
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("env", "CartPole-v1", f"environment, one of {', '.join(envs.ENV_NAMES)}")
+flags.DEFINE_string("env", "CartPole-v1", f"environment, one of {', '.join(envs.DISCRETE_NAMES)}")
 flags.DEFINE_integer("seeds", 5, "independent seeds (vmapped), > 0")
 flags.DEFINE_integer("updates", 0, "updates per run, > 0 (0 = the environment's default)")
 flags.DEFINE_integer("num_envs", 16, "parallel environments per seed, > 0")
@@ -38,8 +38,9 @@ def settings():
   Runs before any jax compilation.
   """
   problems = []
-  if FLAGS.env not in envs.ENV_NAMES:
-    problems.append(f"--env {FLAGS.env!r} is not supported; accepted: {', '.join(envs.ENV_NAMES)}")
+  if FLAGS.env not in envs.DISCRETE_NAMES:
+    problems.append(f"--env {FLAGS.env!r} is not supported; accepted: "
+                    f"{', '.join(envs.DISCRETE_NAMES)}")
   for name in ("seeds", "num_envs"):
     if getattr(FLAGS, name) <= 0:
       problems.append(f"--{name} must be a positive integer, got {getattr(FLAGS, name)}")

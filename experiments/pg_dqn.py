@@ -9,8 +9,8 @@ python -m experiments.pg_dqn --env Breakout-MinAtar --seeds 5 --out runs/pg_dqn/
 from absl import flags
 
 from experiments import cli, pg_common
-from softq.discrete import soft_dqn
-from softq.discrete import train
+from softq.agents import soft_dqn
+from softq.train import onpolicy
 
 flags.DEFINE_float("tau", 0.1, "temperature τ > 0 of the soft backups")
 flags.DEFINE_integer("target_period", 50, "updates between target-network copies, > 0")
@@ -24,15 +24,15 @@ def main(argv):
   if FLAGS.tau <= 0 or FLAGS.target_period <= 0:
     cli.fail(f"--tau and --target_period must be > 0, got {FLAGS.tau} and {FLAGS.target_period}")
   rollout = max(rollout, 5)
-  loop = train.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
+  loop = onpolicy.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   results = {}
   for n_steps in (1, 5):
     for backup in soft_dqn.BACKUPS:
       config = soft_dqn.Config(
           tau=FLAGS.tau, learning_rate=lr, hidden=hidden, backup=backup, n_steps=n_steps,
-          target_period=FLAGS.target_period, epsilon_updates=max(1, int(0.4 * updates)))
-      metrics, timing = train.run("soft_dqn", config, loop, FLAGS.seeds, FLAGS.seed,
-                                  FLAGS.progress)
+          target_update_period=FLAGS.target_period, epsilon_updates=max(1, int(0.4 * updates)))
+      metrics, timing = onpolicy.run("soft_dqn", config, loop, FLAGS.seeds, FLAGS.seed,
+                                     FLAGS.progress)
       results[f"{backup} {n_steps}-step"] = pg_common.summarise(
           metrics, timing, loop.steps_per_update)
   pg_common.write("E2 DQN vs soft DQN", {

@@ -9,9 +9,9 @@ python -m experiments.pg_matched --env Breakout-MinAtar --seeds 5 --out runs/pg_
 from absl import flags
 
 from experiments import cli, pg_common
-from softq.discrete import a2c
-from softq.discrete import matched
-from softq.discrete import train
+from softq.agents import a2c
+from softq.agents import matched
+from softq.train import onpolicy
 
 flags.DEFINE_float("tau", 0.01, "temperature τ > 0")
 FLAGS = flags.FLAGS
@@ -23,7 +23,7 @@ def main(argv):
   env, hidden, lr, updates, rollout, chunk = pg_common.settings()
   if FLAGS.tau <= 0:
     cli.fail(f"--tau must be > 0, got {FLAGS.tau}")
-  loop = train.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
+  loop = onpolicy.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   common = dict(tau=FLAGS.tau, learning_rate=lr, hidden=hidden)
   variants = [
       ("A2C (proper, c=0.5)", "a2c", a2c.Config(**common), ()),
@@ -33,7 +33,7 @@ def main(argv):
   ]
   results = {}
   for label, agent, config, extra in variants:
-    metrics, timing = train.run(agent, config, loop, FLAGS.seeds, FLAGS.seed, FLAGS.progress)
+    metrics, timing = onpolicy.run(agent, config, loop, FLAGS.seeds, FLAGS.seed, FLAGS.progress)
     results[label] = pg_common.summarise(metrics, timing, loop.steps_per_update, extra)
   pg_common.write("E3 matched dynamics", {
       "env": env, "seeds": FLAGS.seeds, "updates": updates, "num_envs": FLAGS.num_envs,

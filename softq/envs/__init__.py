@@ -1,14 +1,18 @@
-"""Environments behind one interface (Brax `Env`/`State`); actions are always in `[-1, 1]^d`.
+"""Continuous-control environments behind one interface (Brax `Env`/`State`; actions in
+`[-1, 1]^d`), and the discrete-action gymnax tasks of §6.
 
 `make(name, backend=...)` gives the project's own pure-JAX tasks (backend `jax`) and Brax's
 locomotion tasks (backends `generalized`, `positional`, `spring`, `mjx`; see `physics.TASKS`),
 each wrapped in `EpisodeLimit`, which marks time limits as truncation, separately from
-termination, and keeps the real final observation.
+termination, and keeps the real final observation. The discrete tasks are
+`DISCRETE_NAMES`, built by `make_discrete` (`discrete.BatchEnv`, batched auto-resetting copies).
 """
 
 from brax.envs.base import Env
 
 from softq.envs import asymmetric_multigoal, multigoal, pendulum
+from softq.envs.discrete import ENV_NAMES as DISCRETE_NAMES
+from softq.envs.discrete import make as make_discrete
 from softq.envs.wrappers import EpisodeLimit
 
 _ENVS = {

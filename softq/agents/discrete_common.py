@@ -1,4 +1,5 @@
-"""State, rollout and config pieces shared by the §6 discrete learners."""
+"""Rollouts, config fields, optimizer and acting helpers shared by the discrete §6 agents
+(`a2c`, `soft_dqn`, `matched`)."""
 
 import dataclasses
 
@@ -6,19 +7,14 @@ import flax.struct
 import jax
 import optax
 
+from softq.agents import common
 
-@flax.struct.dataclass
-class AgentState:
-  """Learner state: online and target parameters, optimizer state, update counter."""
-  params: dict
-  target_params: dict
-  opt_state: optax.OptState
-  step: jax.Array
+MODES = ("explore", "eval")
 
 
 @flax.struct.dataclass
 class Rollout:
-  """`T` steps of `E` environments, time-major.
+  """`T` steps of `E` environments, time-major: the batch of a discrete agent's `update`.
 
   obs `[T, E, D]`, actions `[T, E]` int, rewards `[T, E]`, terminals `[T, E]` (termination),
   dones `[T, E]` (termination or truncation), next_obs `[T, E, D]` (the true successor).
@@ -40,7 +36,7 @@ class LearnerConfig:
     discount: `γ` in [0, 1].
     learning_rate: Adam step size > 0.
     max_grad_norm: global-norm gradient clip > 0.
-    hidden: MLP widths, each > 0.
+    hidden: MLP widths, a non-empty tuple of positive ints.
   """
   tau: float = 0.01
   discount: float = 0.99
@@ -49,23 +45,13 @@ class LearnerConfig:
   hidden: tuple[int, ...] = (256, 256)
 
   def __post_init__(self):
-    check_positive(self, "tau", "learning_rate", "max_grad_norm")
-    if not 0.0 <= self.discount <= 1.0:
-      raise ValueError(f"discount must be in [0, 1], got {self.discount}")
-    if not self.hidden or min(self.hidden) <= 0:
-      raise ValueError(f"hidden must be a non-empty tuple of positive widths, got {self.hidden}")
-
-
-def check_positive(config, *names: str) -> None:
-  """Raises ValueError naming the first field of `config` among `names` that is not > 0."""
-  for name in names:
-    value = getattr(config, name)
-    if not value > 0:
-      raise ValueError(f"{name} must be > 0, got {value}")
+    common.check_positive(self, "tau", "learning_rate", "max_grad_norm")
+    common.check(0.0 <= self.discount <= 1.0, "discount", "in [0, 1]", self.discount)
+    common.check_hidden(self, "hidden")
 
 
 def make_optimizer(config: LearnerConfig) -> optax.GradientTransformation:
-  """Adam with global-norm clipping."""
+  """Adam with global-norm clipping (§6.5)."""
   return optax.chain(
       optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
 
@@ -73,3 +59,8 @@ def make_optimizer(config: LearnerConfig) -> optax.GradientTransformation:
 def scale_gradient(x: jax.Array, scale: float) -> jax.Array:
   """Identity in the forward pass; multiplies the gradient flowing into `x` by `scale` (§6.5)."""
   return scale * x + jax.lax.stop_gradient((1.0 - scale) * x)
+
+
+def check_mode(mode: str) -> None:
+  """Raises `ValueError` unless `mode` is one of `MODES` ("explore", "eval")."""
+  common.check(mode in MODES, "mode", f"one of {', '.join(MODES)}", mode)

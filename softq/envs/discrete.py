@@ -1,15 +1,15 @@
-"""gymnax environments for §6, stepped as a batch of `E` auto-resetting copies.
+"""gymnax environments for §6 (discrete actions), stepped as a batch of `E` auto-resetting copies.
 
 gymnax 1.0 API: `env.step(key, state, action, params)` returns
 `(obs, state, reward, terminated, truncated, info)`; it auto-resets on `terminated | truncated`
 and puts the true last observation in `info["final_observation"]` (needed to bootstrap through
-time-limit truncations). Observations are flattened to `[E, D]` float32.
+time-limit truncations). Observations are flattened to `[E, D]` float32. gymnax is imported
+on first `make`, so `softq.envs` loads without it.
 """
 
 import dataclasses
 import math
 
-import gymnax
 import jax
 import jax.numpy as jnp
 
@@ -37,6 +37,7 @@ def check_env_name(name: str) -> None:
 def make(name: str) -> BatchEnv:
   """Builds one of `ENV_NAMES` (§6.5)."""
   check_env_name(name)
+  import gymnax  # loads every gymnax task and its dependencies: import on use
   env, params = gymnax.make(name)
   obs_shape = env.observation_space(params).shape
   return BatchEnv(env, params, math.prod(obs_shape), env.num_actions)
