@@ -1,151 +1,44 @@
 """Figure 1 of Haarnoja et al. 2017: SQL vs DDPG on the multi-goal task (§4.1, §2.8).
 
   python -m experiments.multigoal --algo sql --seeds 4 --out runs/multigoal/sql
+  python -m experiments.multigoal --algo sql --seeds 4 --resume runs/multigoal/sql --steps 200000
 
-Writes DIR/figure1.png (the first 50 evaluation paths on the reward contours; Q over the action
-box at three states with 100 sampled actions), DIR/results.json (per seed: how many of the
---eval_paths evaluation paths end within distance 1 of each goal, final evaluation return,
-SHA-256 of the final parameters), DIR/metrics.csv, DIR/tensorboard/ and DIR/learning_curve.png.
-Defaults are the paper's settings, except DDPG's --preactivation_penalty (see its help).
---checkpoint_every N saves the whole run to DIR/checkpoints/ (orbax); --resume DIR continues it.
+A preset of `softq.launch`: the paper's settings (SQL: alpha 10, 100x100 networks, 100 kernel
+particles, batch 64, hard target copies every 1000 steps, OU exploration; 100 epochs of 1000
+steps after 10 000 warm-up steps of the policy's own actions). DDPG adds a small pre-tanh action
+penalty (`--preactivation_penalty`, not the paper's; without it the actor saturates its tanh and
+overshoots its goal in 2 of 4 seeds). Every Config field is a flag.
+
+Besides the launcher's outputs (results.json, metrics.csv, tensorboard/, learning_curve.png,
+policy/, checkpoints/) writes DIR/figure1.png (the first 50 evaluation paths on the reward
+contours; Q over the action box at three states with 100 sampled actions) and, in
+results.json, how many of the evaluation paths of each run end within distance 1 of each goal.
 """
 
-import dataclasses
-import functools
-import json
-import os
-import sys
-import time
+from softq import cli, launch
 
-from absl import flags
-
-from experiments import cli
-
-ALGOS = ("sql", "ddpg")
-flags.DEFINE_enum("algo", "sql", ALGOS, "Algorithm.")
-flags.DEFINE_integer("seeds", 4, "Independent runs, vmapped in one program.")
-flags.DEFINE_string("out", None, "Output directory.")
-flags.DEFINE_integer("steps", 100_000, "Environment steps per seed (paper: 100 epochs x 1000).")
-flags.DEFINE_integer("warmup", 10_000, "Transitions collected before the first update.")
-flags.DEFINE_integer("chunk", 1000, "Steps per epoch (evaluation, logging).")
-flags.DEFINE_float("alpha", 10.0, "SQL temperature (paper: 10 on this task).")
-flags.DEFINE_integer("particles", 100, "SQL kernel particles per state (paper: 100).")
-flags.DEFINE_integer("value_particles", 50, "SQL proposal samples for the soft value (K_V).")
-flags.DEFINE_integer("batch", 64, "Minibatch size.")
-flags.DEFINE_float("discount", 0.99, "Discount factor.")
-flags.DEFINE_integer("target_update_period", 1000, "Steps between target updates.")
-flags.DEFINE_float("tau", 1.0, "DDPG target update weight: 1 = hard copies (the paper's); with "
-                   "--target_update_period 1 a small tau is Polyak averaging (§2.9). SQL: 1 only "
-                   "(§2.2).")
-flags.DEFINE_float("preactivation_penalty", 1e-3, "DDPG: weight of ||pre-tanh action||^2 in the "
-                   "actor loss (not in the paper, whose setting is 0; without it the actor "
-                   "saturates its tanh and overshoots its goal in 2 of 4 seeds, BUILD_NOTES).")
-flags.DEFINE_integer("hidden", 100, "Width of the two hidden layers (paper: 100 on this task).")
-flags.DEFINE_integer("eval_paths", 500, "Evaluation paths per seed, counted in results.json "
-                     "(the figure draws the first 50).")
-flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
-flags.DEFINE_integer("checkpoint_every", 0, "Save a checkpoint every N steps (0: never).")
-flags.DEFINE_string("resume", None, "Continue the run saved in this output directory.")
-flags.mark_flag_as_required("out")
-FLAGS = flags.FLAGS
-
+HIDDEN = (100, 100)
 Q_STATES = ((-2.5, 0.0), (0.0, 0.0), (2.5, 2.5))
 FIGURE_PATHS = 50
 
 
-def main(argv):
-  del argv
-  from softq import agents, train  # noqa: F401  (imported after flag checks: heavy)
-  for name in ("seeds", "steps", "chunk", "batch", "hidden", "eval_paths", "particles",
-               "value_particles"):
-    if getattr(FLAGS, name) < 1:
-      cli.fail(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
-  if FLAGS.algo == "sql" and FLAGS.tau != 1.0:
-    cli.fail(f"--tau applies to ddpg only (SQL's targets are hard copies, §2.2), got {FLAGS.tau}")
-  if FLAGS.algo == "sql" and FLAGS["preactivation_penalty"].present:
-    cli.fail("--preactivation_penalty applies to ddpg only")
-  agent = agents.AGENTS[FLAGS.algo]
-  hidden = (FLAGS.hidden, FLAGS.hidden)
-  if FLAGS.algo == "sql":
-    config = cli.config_or_fail(
-        agent.Config, alpha=FLAGS.alpha, hidden_sizes=hidden, batch_size=FLAGS.batch,
-        kernel_particles=FLAGS.particles, value_particles=FLAGS.value_particles,
-        discount=FLAGS.discount, target_update_period=FLAGS.target_update_period)
-  else:
-    config = cli.config_or_fail(agent.Config, hidden_sizes=hidden, batch_size=FLAGS.batch,
-                                discount=FLAGS.discount, tau=FLAGS.tau,
-                                target_update_period=FLAGS.target_update_period,
-                                preactivation_penalty=FLAGS.preactivation_penalty)
-  loop = cli.config_or_fail(train.LoopConfig, total_steps=FLAGS.steps, chunk_steps=FLAGS.chunk,
-                            warmup_steps=FLAGS.warmup, eval_episodes=FLAGS.eval_paths)
-  if FLAGS.checkpoint_every < 0 or FLAGS.checkpoint_every % FLAGS.chunk:
-    cli.fail(f"--checkpoint_every must be a non-negative multiple of --chunk ({FLAGS.chunk}), "
-             f"got {FLAGS.checkpoint_every}")
-  from softq import checkpoint
-  description = json.loads(json.dumps({
-      "algo": FLAGS.algo, "seeds": FLAGS.seeds, "seed": FLAGS.seed,
-      "config": dataclasses.asdict(config),
-      "loop": {k: v for k, v in dataclasses.asdict(loop).items() if k != "total_steps"},
-      # The buffer holds min(capacity, steps) transitions, so --steps beyond that cannot resume.
-      "replay_size": min(loop.replay_capacity, loop.total_steps)}))
-  restore, step = None, 0
-  if FLAGS.resume:
-    directory = os.path.join(FLAGS.resume, "checkpoints")
-    try:
-      step = checkpoint.latest(directory, description)
-    except checkpoint.CheckpointError as e:
-      cli.fail(str(e))
-    if step >= FLAGS.steps:
-      cli.fail(f"the checkpoint in {FLAGS.resume!r} is at step {step}; --steps must exceed it")
-    restore = functools.partial(checkpoint.restore, directory, step)
-  out = cli.writable_dir(FLAGS.out)
-  checkpointer = None
-  if FLAGS.checkpoint_every:
-    checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
-                                           FLAGS.checkpoint_every, description)
-  try:
-    results = run_experiment(agent, config, loop, out, checkpointer, restore, step)
-  except (checkpoint.CheckpointError, FloatingPointError) as e:
-    cli.fail(str(e))
-  finally:
-    if checkpointer is not None:
-      checkpointer.close()
-  print(json.dumps({"goal_counts": [s["goal_counts"] for s in results["seeds"]],
-                    "final_eval_return": [s["final_eval_return"] for s in results["seeds"]]}))
+def report(run: launch.Run) -> dict:
+  """figure1.png and the per-goal path counts of every run (with 95 % bootstrap intervals of the
+  fraction of paths at each goal across seeds)."""
+  import os
 
-
-def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=None,
-                   start_step: int = 0) -> dict:
-  """Trains `FLAGS.seeds` seeds, writes the figure, curves and results; returns the results.
-
-  `checkpointer` and `restore` are passed to `softq.train.train` (checkpoints, resume); a run
-  resumed from the checkpoint at `start_step` continues DIR/metrics.csv from that step.
-  """
   import jax
   import jax.numpy as jnp
   import numpy as np
 
-  from softq import envs, plotting, train
+  from softq import evaluate, plotting
   from softq.envs import multigoal
-  from softq.logging import RunLogger
 
-  env = envs.make("multigoal")
-  program = train.build(agent, config, env, loop)
-  keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
-  logger = RunLogger(out, loop.total_steps, FLAGS.seeds, start_step)
-
-  start = time.time()
-  try:
-    result = train.train(agent, config, env, keys, loop, eval_key=jax.random.key(FLAGS.seed + 1),
-                         on_chunk=logger.on_chunk, checkpointer=checkpointer, restore=restore,
-                         program=program)
-  finally:
-    logger.close()
-  carry, evaluation = result.carry, result.evaluation
-  seconds = time.time() - start
-  params = carry.seeds.agent.params
-  paths = np.asarray(evaluation["paths"])
-  counts = np.asarray(multigoal.goal_counts(jnp.asarray(paths[:, :, -1])))
+  agent, config = run.agent, run.config
+  params = run.result.carry.seeds.agent.params
+  paths = np.asarray(run.result.evaluation["paths"])  # [R, E, T + 1, 2]
+  counts = np.asarray(multigoal.goal_counts(jnp.asarray(paths[:, :, -1])))  # [R, 4]
+  num_paths = paths.shape[1]
 
   grid = np.linspace(-multigoal.BOUND, multigoal.BOUND, 141)
   xx, yy = np.meshgrid(grid, grid)
@@ -161,38 +54,37 @@ def run_experiment(agent, config, loop, out: str, checkpointer=None, restore=Non
     obs_samples = jnp.broadcast_to(states[:, None, :], (len(Q_STATES), 100, 2))
     return q, agent.act(config, p, obs_samples, k, "eval")
 
+  num_runs = counts.shape[0]
   q_grids, sampled = jax.jit(jax.vmap(q_and_samples))(
-      params, jax.random.split(jax.random.key(FLAGS.seed + 2), FLAGS.seeds))
+      params, jax.random.split(jax.random.key(run.seed + 2), num_runs))
   plotting.multigoal_figure(
-      os.path.join(out, "figure1.png"), grid, reward, multigoal.GOALS, paths[:, :FIGURE_PATHS],
-      action_grid, np.asarray(q_grids), Q_STATES, np.asarray(sampled),
-      f"{FLAGS.algo.upper()} on the multi-goal task, {loop.total_steps} steps")
-  plotting.learning_curves(
-      os.path.join(out, "learning_curve.png"), np.asarray(logger.steps),
-      {FLAGS.algo: np.stack(logger.eval_returns)}, "evaluation return",
-      f"{FLAGS.algo.upper()} multi-goal")
-
-  hashes = train.params_sha256(params)
-  results = {
-      "command": " ".join(["python -m experiments.multigoal"] + sys.argv[1:]),
-      "algo": FLAGS.algo,
-      "config": dataclasses.asdict(config),
-      "loop": dataclasses.asdict(loop),
+      os.path.join(run.out, "figure1.png"), grid, reward, multigoal.GOALS,
+      paths[:, :FIGURE_PATHS], action_grid, np.asarray(q_grids), Q_STATES, np.asarray(sampled),
+      f"{run.algo.upper()} on the multi-goal task, {run.loop.total_steps} steps")
+  fractions = counts / num_paths
+  low, high = evaluate.bootstrap_ci(fractions, key=jax.random.key(run.seed + 3))
+  return {
       "goals": [list(g) for g in multigoal.GOALS],
-      "eval_paths": int(paths.shape[1]),
-      "wall_seconds": round(seconds, 1),
-      "seeds": [{
-          "seed": s,
-          "goal_counts": counts[s].tolist(),
-          "goals_reached": int(np.sum(counts[s] > 0)),
-          "final_eval_return": float(evaluation["returns"][s].mean()),
-          "params_sha256": hashes[s],
-      } for s in range(FLAGS.seeds)],
+      "eval_paths": int(num_paths),
+      "goal_counts": counts.tolist(),
+      "no_goal_counts": (num_paths - counts.sum(axis=1)).tolist(),
+      "goal_fraction_mean": fractions.mean(axis=0).tolist(),
+      "goal_fraction_ci95": [low.tolist(), high.tolist()],
   }
-  with open(os.path.join(out, "results.json"), "w") as f:
-    json.dump(results, f, indent=2)
-  return results
 
+
+APP = launch.App(
+    name="multigoal", algos=("sql", "ddpg"), default_algo="sql", env="multigoal", seeds=4,
+    presets={
+        "sql": dict(alpha=10.0, critic_hidden=HIDDEN, actor_hidden=HIDDEN, kernel_particles=100,
+                    value_particles=50, batch_size=64, target_update_period=1000),
+        "ddpg": dict(critic_hidden=HIDDEN, actor_hidden=HIDDEN, batch_size=64, tau=1.0,
+                     target_update_period=1000, preactivation_penalty=1e-3),
+    },
+    loop=dict(total_steps=100_000, warmup_steps=10_000, chunk_steps=1000,
+              warmup_actions="policy", eval_episodes=500),
+    report=report, summary=("goal_counts",))
+launch.define(APP)
 
 if __name__ == "__main__":
-  cli.run(main)
+  cli.run(lambda argv: launch.main(APP))

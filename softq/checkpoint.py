@@ -81,7 +81,9 @@ def latest(directory: str, description: dict, ignore=()) -> int:
                           {k: v for k, v in description.items() if k not in ignore})
   if differing:
     field, there, here = differing[0]
-    more = f" (also differ: {', '.join(d[0] for d in differing[1:])})" if differing[1:] else ""
+    rest = [d[0] for d in differing[1:]]
+    more = (f" (also differ: {', '.join(rest[:3])}" + (f" and {len(rest) - 3} more" if
+            len(rest) > 3 else "") + ")") if rest else ""
     raise CheckpointError(f"checkpoint {directory}/{step} does not match this run: {field} is "
                           f"{there!r} there, {here!r} here{more}")
   return step
@@ -164,5 +166,5 @@ def params_sha256(params) -> list[str]:
 
 def shapes(tree) -> dict:
   """`{path: "dtype[shape]"}` of every array leaf of `tree` (for a run's description)."""
-  return {jax.tree_util.keystr(path): f"{x.dtype}{list(x.shape)}"
+  return {jax.tree_util.keystr(path).lstrip("."): f"{x.dtype}{list(x.shape)}"
           for path, x in jax.tree_util.tree_leaves_with_path(tree)}

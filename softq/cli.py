@@ -69,9 +69,8 @@ def _help(argv, epilog) -> typing.NoReturn:
   module = sys.modules.get("__main__")
   doc = (getattr(module, "__doc__", None) or "").strip()
   print(doc + "\n" if doc else "", end="")
-  main_flags = FLAGS.get_key_flags_for_module(sys.argv[0]) or []
-  text = FLAGS.main_module_help() if not main_flags else FLAGS.module_help(sys.argv[0])
-  print("\nflags:\n" + text)
+  modules = [m for m in FLAGS.flags_by_module_dict() if not m.startswith(("absl", "chex"))]
+  print("\nflags:\n" + "\n".join(FLAGS.module_help(m) for m in modules))
   print("\n" + (epilog if epilog is not None else names_epilog()))
   sys.exit(0)
 
@@ -105,14 +104,17 @@ def writable_dir(path: str) -> str:
   return path
 
 
-def define_config_flags(classes: dict, rename: dict | None = None, skip=()) -> dict:
+def define_config_flags(classes: dict, rename: dict | None = None, skip=(),
+                        presets: dict | None = None) -> dict:
   """Defines one string flag per field of the dataclasses `classes` (`{label: class}`).
 
   A field shared by several classes gets one flag. `rename` maps field names to flag names
-  (e.g. `total_steps` -> `steps`); fields in `skip` get none. Every flag defaults to `None`,
-  meaning "the app's preset, else the Config's default". Returns `{flag name: field name}`.
+  (e.g. `total_steps` -> `steps`); fields in `skip` get none; `presets` (`{label: {field:
+  value}}`) are the app's defaults over the classes' own, shown in the help. Every flag defaults
+  to `None`, meaning "the app's preset, else the Config's default". Returns `{flag name: field
+  name}`.
   """
-  rename = rename or {}
+  rename, presets = rename or {}, presets or {}
   owners: dict = {}
   for label, cls in classes.items():
     for field in dataclasses.fields(cls):
@@ -121,7 +123,9 @@ def define_config_flags(classes: dict, rename: dict | None = None, skip=()) -> d
   names = {}
   for name, entries in owners.items():
     flag = rename.get(name, name)
-    defaults = ", ".join(f"{label}: {_show(_default(f))}" for label, _, f in entries)
+    defaults = ", ".join(
+        f"{label}: {_show(presets.get(label, {}).get(name, _default(f)))}"
+        for label, _, f in entries)
     kind = _kind(entries[0][2].type)
     where = "" if len(entries) == len(classes) else f" [{', '.join(e[0] for e in entries)}]"
     if flag not in FLAGS:
@@ -143,7 +147,14 @@ def config_from_flags(cls, names: dict, preset: dict | None = None, label: str =
     if raw is None or name not in fields:  # not given, or another class's field
       continue
     values[name] = parse_value(flag, raw, fields[name].type)
-  return config_or_fail(cls, **values)
+  try:
+    return cls(**values)
+  except ValueError as e:
+    message = str(e)
+    field = message.split(" ", 1)[0]
+    flag = {name: flag for flag, name in names.items()}.get(field)
+    fail(f"--{flag}{message[len(field):]}" if flag and FLAGS[flag].value is not None
+         else message)
 
 
 def given_but_unused(names: dict, classes: list) -> str | None:

@@ -1,7 +1,9 @@
-"""Evaluation rollouts, compiled and vmapped over episodes (and, by the caller, over seeds)."""
+"""Evaluation: rollouts compiled and vmapped over episodes (and, by the caller, over runs), and
+statistics across runs with bootstrap confidence intervals."""
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def rollouts(env, policy, key: jax.Array, num_episodes: int, horizon: int):
@@ -37,3 +39,26 @@ def rollouts(env, policy, key: jax.Array, num_episodes: int, horizon: int):
             "lengths": jnp.sum(alive).astype(jnp.int32)}
 
   return jax.vmap(episode)(jax.random.split(key, num_episodes))
+
+
+def bootstrap_ci(values, key: jax.Array, level: float = 0.95, resamples: int = 10_000):
+  """Percentile-bootstrap interval of the mean over the first axis (runs).
+
+  Args:
+    values: `[N, ...]` per-run values (e.g. the fraction of paths at each goal, `[N, K]`).
+    key: PRNG key of the resampling.
+    level: coverage of the interval, in (0, 1).
+    resamples: bootstrap resamples.
+  Returns:
+    `(low, high)`, each `[...]`: the `(1 - level) / 2` and `(1 + level) / 2` quantiles of the
+    means of `resamples` resamples of the `N` runs drawn with replacement (both equal the value
+    itself when `N = 1`).
+  """
+  if not 0.0 < level < 1.0:
+    raise ValueError(f"level must be in (0, 1), got {level}")
+  values = np.asarray(values, np.float64)
+  n = values.shape[0]
+  index = np.asarray(jax.random.randint(key, (resamples, n), 0, n))
+  means = values[index].mean(axis=1)  # [resamples, ...]
+  tail = (1.0 - level) / 2.0
+  return np.quantile(means, tail, axis=0), np.quantile(means, 1.0 - tail, axis=0)

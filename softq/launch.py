@@ -120,8 +120,9 @@ def define(app: App) -> None:
   flags.DEFINE_integer("num_processes", None, "Process count (with --distributed).")
   flags.DEFINE_integer("process_id", None, "This process's index (with --distributed).")
   classes = {name: agents.AGENTS[name].Config for name in app.algos}
-  _NAMES["config"] = cli.define_config_flags(classes)
-  _NAMES["loop"] = cli.define_config_flags({"loop": LoopConfig}, rename=LoopConfig.FLAG_NAMES)
+  _NAMES["config"] = cli.define_config_flags(classes, presets=app.presets)
+  _NAMES["loop"] = cli.define_config_flags({"loop": LoopConfig}, rename=LoopConfig.FLAG_NAMES,
+                                           presets={"loop": app.loop})
 
 
 def main(app: App) -> int:

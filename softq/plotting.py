@@ -627,3 +627,51 @@ def goal_distribution_figure(path: str, fractions: np.ndarray, row_labels, col_l
     ax.legend(handles, labels, fontsize=7)
   axes[0, 0].set_ylabel("fraction of test episodes")
   return _save(fig, path, title)
+
+
+def planar_paths_figure(path: str, paths: np.ndarray, lengths: np.ndarray, title: str):
+  """Episodes of a planar task as `(x, y)` paths (`experiments.evaluate`).
+
+  Args:
+    path: output PNG path.
+    paths: `[E, T + 1, 2]` positions (frozen after an episode ends).
+    lengths: `[E]` episode lengths (a path is drawn up to its end).
+    title: figure title.
+  """
+  fig, ax = plt.subplots(figsize=(5, 5))
+  for e in range(paths.shape[0]):
+    end = int(lengths[e]) + 1
+    ax.plot(paths[e, :end, 0], paths[e, :end, 1], color="tab:blue", lw=0.8, alpha=0.6)
+  ax.plot(paths[:, -1, 0], paths[:, -1, 1], marker="x", color="black", linestyle="none",
+          markersize=4)
+  ax.plot(paths[:, 0, 0], paths[:, 0, 1], **_START_STYLE)
+  handles = [Line2D([], [], color="tab:blue", lw=0.8), Line2D([], [], **_START_STYLE),
+             Line2D([], [], marker="x", color="black", linestyle="none")]
+  ax.legend(handles, [f"path ({paths.shape[0]} episodes)", "start", "end"], fontsize=8)
+  ax.set_xlabel("x")
+  ax.set_ylabel("y")
+  ax.set_aspect("equal")
+  return _save(fig, path, title)
+
+
+def observation_traces_figure(path: str, paths: np.ndarray, lengths: np.ndarray, title: str,
+                              coordinates: int = 4):
+  """The first `coordinates` observation entries against time, one line per episode.
+
+  Args:
+    path: output PNG path.
+    paths: `[E, T + 1, o]` observations (frozen after an episode ends).
+    lengths: `[E]` episode lengths.
+    title: figure title.
+  """
+  count = min(coordinates, paths.shape[-1])
+  fig, axes = plt.subplots(count, 1, figsize=(7, 1.6 * count + 0.6), sharex=True, squeeze=False)
+  for i, ax in enumerate(axes[:, 0]):
+    for e in range(paths.shape[0]):
+      end = int(lengths[e]) + 1
+      ax.plot(np.arange(end), paths[e, :end, i], lw=0.8, alpha=0.7,
+              label=f"episode {e}" if i == 0 and e < 5 else None)
+    ax.set_ylabel(f"obs[{i}]")
+  axes[0, 0].legend(fontsize=7, ncol=5, loc="upper right")
+  axes[-1, 0].set_xlabel("environment step")
+  return _save(fig, path, title)
