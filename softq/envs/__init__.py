@@ -4,8 +4,8 @@
 `make(name, backend=...)` gives the project's own pure-JAX tasks (backend `jax`) and Brax's
 locomotion tasks (backends `generalized`, `positional`, `spring`, `mjx`; see `physics.TASKS`),
 each wrapped in `EpisodeLimit`, which marks time limits as truncation, separately from
-termination, and keeps the real final observation. The discrete tasks are
-`DISCRETE_NAMES`, built by `make_discrete` (`discrete.BatchEnv`, batched auto-resetting copies).
+termination, and keeps the real final observation. The discrete tasks are `DISCRETE_NAMES`,
+built by `make_discrete` (`discrete.BatchEnv`, batched auto-resetting copies).
 """
 
 from brax.envs.base import Env
