@@ -24,7 +24,7 @@ from absl import flags
 
 from experiments import cli
 
-flags.DEFINE_string("algo", "sac", "Agent (softq.agents.AGENTS).")
+flags.DEFINE_string("algo", "sac", "Agent (softq.agents.CONTINUOUS).")
 flags.DEFINE_string("env", "halfcheetah", "Environment (softq.envs.NAMES).")
 flags.DEFINE_string("backends", "spring,mjx", "Comma-separated physics backends.")
 flags.DEFINE_string("seeds", "1,2,4,8", "Comma-separated seed counts.")
@@ -95,8 +95,8 @@ def main(argv):
   import jax
 
   from softq import agents, envs
-  if FLAGS.algo not in agents.AGENTS:
-    cli.fail(f"--algo {FLAGS.algo!r}; accepted: {', '.join(agents.AGENTS)}")
+  if FLAGS.algo not in agents.CONTINUOUS:
+    cli.fail(f"--algo {FLAGS.algo!r}; accepted: {', '.join(agents.CONTINUOUS)}")
   environments = {}
   for backend in FLAGS.backends.split(","):
     try:

@@ -17,7 +17,7 @@ from absl import flags
 
 from experiments import cli
 
-flags.DEFINE_string("algo", "sql", "Agent name (softq.agents.AGENTS).")
+flags.DEFINE_string("algo", "sql", "Agent name (softq.agents.CONTINUOUS).")
 flags.DEFINE_integer("obs_size", 17, "Observation size.")
 flags.DEFINE_integer("action_size", 6, "Action size.")
 flags.DEFINE_integer("updates", 50, "Updates per timed block (one compiled scan).")
@@ -34,8 +34,8 @@ def main(argv):
   from softq import agents
   from softq.replay import Transition
 
-  if FLAGS.algo not in agents.AGENTS:
-    cli.fail(f"unknown --algo {FLAGS.algo!r}; accepted: {', '.join(agents.AGENTS)}")
+  if FLAGS.algo not in agents.CONTINUOUS:
+    cli.fail(f"unknown --algo {FLAGS.algo!r}; accepted: {', '.join(agents.CONTINUOUS)}")
   for name in ("obs_size", "action_size", "updates", "repeats"):
     if getattr(FLAGS, name) < 1:
       cli.fail(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
