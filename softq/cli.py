@@ -174,7 +174,7 @@ def parse_value(flag: str, raw: str, annotation):
       annotation,)
   if type(None) in options and text.lower() == "none":
     return None
-  for option in options:
+  for option in sorted(options, key=lambda o: o is str):  # a name only if nothing else parses
     if option is type(None):
       continue
     try:

@@ -4,7 +4,7 @@ An app is an `App`: the algorithms it offers, presets (Config and loop defaults)
 hook that adds figures and fields to results.json. `define(app)` declares its flags (at import
 time), `main(app)` runs it:
 
-    APP = launch.App(name="multigoal", algos=("sql", "ddpg"), env="multigoal", ...)
+    APP = launch.App(name="multigoal", algos=("sql", "ddpg"), default_algo="sql", ...)
     launch.define(APP)
     if __name__ == "__main__":
       cli.run(lambda argv: launch.main(APP))
@@ -46,15 +46,21 @@ class App:
   """An experiment as a preset plus a report.
 
   Attributes:
-    name: the app's name (results.json `app`; the default output folder `runs/<name>/<algo>`).
-    algos: the algorithms it offers (names in `softq.agents.AGENTS`, continuous).
-    default_algo: the `--algo` default.
+    name: the app's name (results.json `app`; the default output folder `runs/<name>`).
+    algos: the algorithms it offers: names in `softq.agents.AGENTS` (continuous) or names of
+      `variants`.
+    default_algo: the `--algo` default (comma-separated when `multi`).
     env: a fixed environment name, or `None` for an `--env` flag (default `default_env`).
     presets: `{algo: {Config field: value}}`, the app's defaults over each Config's own.
     loop: `{LoopConfig field: value}`, the app's loop defaults.
     seeds: the `--seeds` default.
-    report: `report(run: Run) -> dict` after training: writes figures, returns extra
-      results.json fields (may be `None`).
+    sweep: the `--sweep` default.
+    variants: `{algo: agent name}` for algorithms that are presets of another agent.
+    multi: `--algo` takes several algorithms, each trained into `DIR/<algo>/` (its own
+      checkpoints, policy and results.json); `combine` then writes what compares them.
+    report: `report(run: Run) -> dict` after each training: writes figures, returns extra
+      results.json fields, may leave arrays for `combine` in `run.extras`.
+    combine: `combine(runs: list[Run], out) -> dict` for a `multi` app: DIR/results.json.
     summary: results.json fields printed with the final returns on stdout.
     check: `check(algo, config, loop)` -> an error line or `None`, for app-specific rules.
   """
@@ -67,15 +73,24 @@ class App:
   presets: dict = dataclasses.field(default_factory=dict)
   loop: dict = dataclasses.field(default_factory=dict)
   seeds: int = 2
+  sweep: str = ""
+  variants: dict = dataclasses.field(default_factory=dict)
+  multi: bool = False
   report: Callable | None = None
+  combine: Callable | None = None
   summary: tuple = ()
   check: Callable | None = None
+
+  def agent_name(self, algo: str) -> str:
+    """The `softq.agents.AGENTS` name behind `algo`."""
+    return self.variants.get(algo, algo)
 
 
 @dataclasses.dataclass
 class Run:
   """What a report hook gets: the app, the agent and its configs, the environment, the output
-  directory, the `softq.train.Result`, the logger's evaluation history and the runs' records."""
+  directory, the `softq.train.Result`, the logger's evaluation history, the runs' records and
+  `extras` (arrays a report leaves for `combine`)."""
 
   app: App
   algo: str
@@ -89,6 +104,7 @@ class Run:
   result: object
   logger: object
   records: list
+  extras: dict = dataclasses.field(default_factory=dict)
 
 
 _NAMES: dict = {}
@@ -98,7 +114,8 @@ def define(app: App) -> None:
   """Declares the app's flags: common ones, one per Config / LoopConfig field (see `cli`)."""
   from softq import agents
   from softq.train.loop import LoopConfig
-  flags.DEFINE_string("algo", app.default_algo, f"Algorithm: {', '.join(app.algos)}.")
+  several = " (comma-separated: each is trained into DIR/ALGO)" if app.multi else ""
+  flags.DEFINE_string("algo", app.default_algo, f"Algorithm: {', '.join(app.algos)}{several}.")
   if app.env is None:
     flags.DEFINE_string("env", app.default_env, "Environment name (listed by --help).")
   flags.DEFINE_string("backend", None, "Physics backend (Brax: generalized, positional, spring, "
@@ -106,10 +123,11 @@ def define(app: App) -> None:
   flags.DEFINE_integer("episode_length", None, "Steps before truncation (default: the task's).")
   flags.DEFINE_integer("seeds", app.seeds, "Independent seeds per sweep value (vmapped).")
   flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
-  flags.DEFINE_string("sweep", "", "Swept fields (the agent's SWEEPABLE, e.g. alpha and learning "
-                      "rates): alpha=0.1,0.2,0.5 or 'critic_learning_rate=1e-3,3e-4;"
+  flags.DEFINE_string("sweep", app.sweep, "Swept fields (the agent's SWEEPABLE, e.g. alpha and "
+                      "learning rates): alpha=0.1,0.2,0.5 or 'critic_learning_rate=1e-3,3e-4;"
                       "actor_learning_rate=1e-4,3e-5' (fields separated by ';' are zipped).")
-  flags.DEFINE_string("out", None, f"Output directory (default runs/{app.name}/ALGO).")
+  flags.DEFINE_string("out", None, f"Output directory (default runs/{app.name}"
+                      f"{'' if app.multi else '/ALGO'}).")
   flags.DEFINE_bool("overwrite", False, "Replace the contents of a non-empty --out.")
   flags.DEFINE_string("resume", None, "Continue the run saved in this directory to --steps.")
   flags.DEFINE_integer("checkpoint_every", 0, "Also checkpoint every N steps (a multiple of "
@@ -119,36 +137,79 @@ def define(app: App) -> None:
   flags.DEFINE_string("coordinator", None, "host:port of process 0 (with --distributed).")
   flags.DEFINE_integer("num_processes", None, "Process count (with --distributed).")
   flags.DEFINE_integer("process_id", None, "This process's index (with --distributed).")
-  classes = {name: agents.AGENTS[name].Config for name in app.algos}
+  classes = {name: agents.AGENTS[app.agent_name(name)].Config for name in app.algos}
   _NAMES["config"] = cli.define_config_flags(classes, presets=app.presets)
   _NAMES["loop"] = cli.define_config_flags({"loop": LoopConfig}, rename=LoopConfig.FLAG_NAMES,
                                            presets={"loop": app.loop})
 
 
 def main(app: App) -> int:
-  """Runs the app from its flags; returns the exit code (0, or 3 when a run diverged)."""
-  return _launch(app, **_settings(app))
+  """Runs the app from its flags; returns the exit code (0, or 3 when a run diverged).
+
+  Everything is checked first (flags, Configs, environment, sweep, memory, output directory,
+  checkpoints to resume); then each algorithm is trained and reported in turn.
+  """
+  settings = _settings(app)
+  import jax
+  if FLAGS.distributed:
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
+  groups = [_prepare(app, algo, config, settings) for algo, config in settings["groups"]]
+  if not settings["resume"] and _non_empty(settings["out"]):  # --overwrite, checked above
+    _empty(settings["out"])
+  runs, all_results = [], []
+  for group in groups:
+    run, results = _train(app, **group)
+    if run is not None:
+      runs.append(run)
+      all_results.append(results)
+  if not runs:  # a process other than the first in a multi-process job
+    return 0
+  summary = {"out": settings["out"]}
+  if app.multi:
+    combined = {"app": app.name, "command": _command(), "algos": [r.algo for r in runs],
+                **(app.combine(runs, settings["out"]) if app.combine else {})}
+    _write_json(os.path.join(settings["out"], "results.json"), combined)
+    summary.update({k: combined[k] for k in app.summary if k in combined})
+  for results in all_results:
+    prefix = f"{results['algo']}: " if app.multi else ""
+    if not app.multi:
+      summary.update({k: results[k] for k in app.summary if k in results})
+    summary[f"{prefix}final_eval_return"] = [r["final_eval_return"] for r in results["runs"]]
+  print(json.dumps(summary))
+  diverged = [(results["algo"], d) for results in all_results for d in results["diverged"]]
+  for algo, d in diverged:
+    print(f"error: {algo} run {d['run']} ({_label(d)}) went non-finite at step {d['step']} "
+          f"({d['metric']} = {d['value']}); frozen at its last finite state", file=sys.stderr)
+  return EXIT_DIVERGED if diverged else 0
 
 
 def _settings(app: App) -> dict:
   """Every flag checked and every Config built, before anything is compiled."""
   from softq import agents
   from softq.train.loop import LoopConfig
-  if FLAGS.algo not in app.algos:
-    cli.fail(f"--algo {FLAGS.algo!r} is not available; accepted: {', '.join(app.algos)}")
+  algos = [a.strip() for a in FLAGS.algo.split(",")] if app.multi else [FLAGS.algo]
+  bad = [a for a in algos if a not in app.algos]
+  if bad or not algos or len(set(algos)) < len(algos):
+    cli.fail(f"--algo {FLAGS.algo!r}: {bad[0] if bad else 'empty or repeated'} is not "
+             f"available; accepted: {', '.join(app.algos)}")
   for name in ("seeds", "keep"):
     if FLAGS[name].value < 1:
       cli.fail(f"--{name} must be >= 1, got {FLAGS[name].value}")
-  config_cls = agents.AGENTS[FLAGS.algo].Config
-  unused = cli.given_but_unused(_NAMES["config"], [config_cls])
+  classes = {a: agents.AGENTS[app.agent_name(a)].Config for a in algos}
+  unused = cli.given_but_unused(_NAMES["config"], list(classes.values()))
   if unused:
-    cli.fail(f"--{unused} does not apply to {FLAGS.algo} (a field of another algorithm's Config)")
-  config = cli.config_from_flags(config_cls, _NAMES["config"], app.presets.get(FLAGS.algo))
+    cli.fail(f"--{unused} does not apply to {', '.join(algos)} (a field of another algorithm's "
+             "Config)")
   loop = cli.config_from_flags(LoopConfig, _NAMES["loop"], app.loop)
-  if app.check is not None:
-    problem = app.check(FLAGS.algo, config, loop)
-    if problem:
-      cli.fail(problem)
+  groups = []
+  for algo, cls in classes.items():
+    config = cli.config_from_flags(cls, _NAMES["config"], app.presets.get(algo))
+    if app.check is not None:
+      problem = app.check(algo, config, loop)
+      if problem:
+        cli.fail(problem)
+    groups.append((algo, config))
   every = FLAGS.checkpoint_every
   if every < 0 or every % loop.chunk_steps:
     cli.fail(f"--checkpoint_every must be 0 or a positive multiple of --chunk "
@@ -156,65 +217,80 @@ def _settings(app: App) -> dict:
   sweep = parse_sweep(FLAGS.sweep)
   if FLAGS.distributed:
     _check_distributed()
-  env_name = app.env or FLAGS.env
   resume = FLAGS.resume
-  out = FLAGS.out or resume or os.path.join("runs", app.name, FLAGS.algo)
+  out = FLAGS.out or resume or os.path.join("runs", app.name, *([] if app.multi else algos))
   if resume and FLAGS.out and os.path.abspath(FLAGS.out) != os.path.abspath(resume):
     cli.fail(f"--resume continues in its own directory; drop --out or make it {resume!r}")
   if resume and FLAGS.overwrite:
     cli.fail("--resume and --overwrite exclude each other (one continues a run, the other "
              "replaces it)")
+  if resume and not os.path.isdir(resume):
+    cli.fail(f"--resume {resume!r} is not a directory")
   if not resume and _non_empty(out) and not FLAGS.overwrite:
     cli.fail(f"--out {out!r} is not empty (another run's results); choose a new directory, "
              f"pass --overwrite to replace it, or --resume {out} to continue it")
-  return dict(algo=FLAGS.algo, config=config, loop=loop, sweep=sweep, env_name=env_name,
-              out=out, resume=resume)
+  return dict(groups=groups, loop=loop, sweep=sweep, env_name=app.env or FLAGS.env, out=out,
+              resume=resume, multi=app.multi)
 
 
-def _launch(app, algo, config, loop, sweep, env_name, out, resume) -> int:
+def _prepare(app, algo, config, settings) -> dict:
+  """One algorithm's environment, program, description and (resume) checkpoint, all checked;
+  nothing compiled yet."""
   import jax
-  if FLAGS.distributed:
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
   from softq import agents, checkpoint, envs, train
-  agent = agents.AGENTS[algo]
+  loop, env_name = settings["loop"], settings["env_name"]
+  agent = agents.AGENTS[app.agent_name(algo)]
+  if agent.KIND != "continuous":
+    cli.fail(f"--algo {algo} is a discrete agent; this launcher trains continuous ones")
   try:
     env = envs.make(env_name, FLAGS.episode_length, backend=FLAGS.backend)
   except ValueError as e:
     cli.fail(str(e))
   try:
-    values = train.sweep_values(agent, sweep)
+    values = train.sweep_values(agent, settings["sweep"])
     num_runs = FLAGS.seeds * max((len(v) for v in values.values()), default=1)
     memory = train.check_memory(env, loop, num_runs)
   except ValueError as e:
-    cli.fail(str(e))
+    cli.fail(f"{algo}: {e}" if settings["multi"] else str(e))
+  out = os.path.join(settings["out"], algo) if settings["multi"] else settings["out"]
   program = train.build(agent, config, env, loop)
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
   abstract = jax.eval_shape(program.init, jax.numpy.tile(keys, num_runs // FLAGS.seeds))
   description = describe(app, algo, config, loop, values, env_name, abstract)
   directory = os.path.join(out, "checkpoints")
   restore, start, capacity = None, 0, None
-  if resume:
+  if settings["resume"]:
     try:
       start = checkpoint.latest(directory, description, ignore=("buffer_capacity",))
     except checkpoint.CheckpointError as e:
       cli.fail(str(e))
     if start >= loop.total_steps:
-      cli.fail(f"the checkpoint in {resume!r} is at step {start}; --steps must exceed it")
+      cli.fail(f"the checkpoint in {directory!r} is at step {start}; --steps must exceed it")
     capacity = checkpoint.saved_description(directory, start)["buffer_capacity"]
     if capacity > loop.buffer_capacity:
       cli.fail(f"the checkpoint's replay buffer holds {capacity} transitions; this run's "
                f"would hold {loop.buffer_capacity} (raise --steps or --replay)")
     restore = functools.partial(checkpoint.restore, directory, start)
-  elif _non_empty(out):  # --overwrite, checked in _settings
-    _empty(out)
+  description["buffer_capacity"] = loop.buffer_capacity
+  return dict(algo=algo, agent=agent, config=config, loop=loop, env=env, env_name=env_name,
+              values=values, num_runs=num_runs, memory=memory, program=program, keys=keys,
+              description=description, out=out, restore=restore, start=start,
+              capacity=capacity)
+
+
+def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, memory, program,
+           keys, description, out, restore, start, capacity):
+  """Trains one algorithm's runs and writes its outputs; returns `(Run, results)` (or
+  `(None, None)` on a process other than the first)."""
+  import jax
+  from softq import checkpoint, train
+  from softq.logging import RunLogger
   out = cli.writable_dir(out)
   primary = jax.process_index() == 0
   print(memory, file=sys.stderr)
-  description["buffer_capacity"] = loop.buffer_capacity
-  checkpointer = checkpoint.Checkpointer(directory, FLAGS.checkpoint_every or loop.total_steps,
+  checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
+                                         FLAGS.checkpoint_every or loop.total_steps,
                                          description, FLAGS.keep)
-  from softq.logging import RunLogger
   logger = RunLogger(out, loop.total_steps, num_runs, start, enabled=primary,
                      label=f"{app.name} {algo}")
   begin = time.time()
@@ -228,20 +304,12 @@ def _launch(app, algo, config, loop, sweep, env_name, out, resume) -> int:
   finally:
     logger.close()
     checkpointer.close()
-  seconds = time.time() - begin
   if not primary:
-    return EXIT_DIVERGED if result.diverged else 0
+    return None, None
   run = Run(app=app, algo=algo, agent=agent, config=config, loop=loop, env=env,
             env_name=env_name, out=out, seed=FLAGS.seed, result=result, logger=logger,
             records=result.runs)
-  results = write_outputs(run, start, seconds)
-  summary = {"out": out, "final_eval_return": [r["final_eval_return"] for r in results["runs"]]}
-  summary.update({k: results[k] for k in app.summary if k in results})
-  print(json.dumps(summary))
-  for d in results["diverged"]:
-    print(f"error: run {d['run']} ({_label(d)}) went non-finite at step {d['step']} "
-          f"({d['metric']} = {d['value']}); frozen at its last finite state", file=sys.stderr)
-  return EXIT_DIVERGED if results["diverged"] else 0
+  return run, write_outputs(run, start, time.time() - begin)
 
 
 def write_outputs(run: Run, start: int, seconds: float) -> dict:
@@ -272,7 +340,7 @@ def write_outputs(run: Run, start: int, seconds: float) -> dict:
   bad = {d["run"] for d in diverged}
   results = {
       "app": run.app.name,
-      "command": " ".join(["python -m", _module()] + sys.argv[1:]),
+      "command": _command(),
       "algo": run.algo, "env": env_record,
       "config": dataclasses.asdict(run.config), "loop": dataclasses.asdict(run.loop),
       "versions": versions(), "devices": [str(d) for d in jax.devices()],
@@ -348,10 +416,11 @@ def _label(record: dict, with_seed: bool = True) -> str:
                    for k, v in record.items() if k not in skip)
 
 
-def _module() -> str:
+def _command() -> str:
   main = sys.modules.get("__main__")
   spec = getattr(main, "__spec__", None)
-  return spec.name if spec is not None else os.path.basename(sys.argv[0])
+  module = spec.name if spec is not None else os.path.basename(sys.argv[0])
+  return " ".join(["python -m", module] + sys.argv[1:])
 
 
 def _non_empty(path: str) -> bool:
