@@ -24,14 +24,14 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
-from experiments import cli
+from softq import cli, launch
 from softq import distributions
 from softq import langevin
 from softq import plotting
 from softq import stein
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("out", None, "output directory (created if missing)")
+launch.define_output(None)
 flags.DEFINE_integer("seeds", 4, "independent particle sets per configuration (> 0)")
 flags.DEFINE_integer("particles", 200, "SVGD particles m for (a) and (c) (>= 2)")
 flags.DEFINE_integer("steps", 100, "headline number of steps L (> 0); curves run to 2L")
@@ -51,15 +51,14 @@ MIXTURE_COMPONENTS = (1, 2, 4, 6)
 
 
 def main(argv):
-  if len(argv) > 1:
-    cli.fail(f"unexpected arguments {argv[1:]}; accepted: --out DIR and the flags of --helpfull")
+  del argv
   _validate_flags()
 
   jax.config.update("jax_enable_x64", True)
   key = jax.random.PRNGKey(0)
   keys = jax.random.split(key, 3)
   stages = tqdm.tqdm(total=3, desc="entropy_eval")
-  results = {"config": _config()}
+  results = {**launch.results_core("entropy_eval"), "config": _config()}
   results["gaussian"] = gaussian_study(keys[0])
   stages.update()
   results["kernel_width"] = kernel_width_study(keys[1])
@@ -308,7 +307,7 @@ def _validate_flags():
     cli.fail(f"--high_dim must be an integer > 2, got {FLAGS.high_dim}")
   if FLAGS.steps % FLAGS.record_every:
     cli.fail(f"--record_every must divide --steps, got {FLAGS.record_every} and {FLAGS.steps}")
-  cli.writable_dir(FLAGS.out)
+  launch.output_dir()
 
 
 if __name__ == "__main__":

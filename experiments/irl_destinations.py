@@ -15,11 +15,12 @@ import os
 
 from absl import flags
 
-from experiments import cli, irl_common
+from experiments import irl_common
+from softq import cli, launch
 
 FLAGS = flags.FLAGS
 flags.adopt_module_key_flags(irl_common)
-flags.DEFINE_string("out", "runs/irl_destinations", "output directory (created; writable)")
+launch.define_output("runs/irl_destinations")
 
 FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 PRIOR = (0.3, 0.25, 0.2, 0.15, 0.1)
@@ -64,7 +65,8 @@ def main(argv):
   accuracy["prior_only"] = [float(100 * np.mean(truth == prior.argmax()))] * len(FRACTIONS)
   progress.update()
   progress.close()
-  results = {"network": config.network, "config": dataclasses.asdict(config),
+  results = {**launch.results_core("irl_destinations"), "network": config.network,
+             "config": dataclasses.asdict(config),
              "destinations": candidates.tolist(), "true_prior": list(PRIOR),
              "fractions": list(FRACTIONS), "accuracy_pct": accuracy,
              "train_trips": int(train.shape[0]), "test_trips": int(test.shape[0]),

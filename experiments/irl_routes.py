@@ -14,11 +14,12 @@ import os
 
 from absl import flags
 
-from experiments import cli, irl_common
+from experiments import irl_common
+from softq import cli, launch
 
 FLAGS = flags.FLAGS
 flags.adopt_module_key_flags(irl_common)
-flags.DEFINE_string("out", "runs/irl_routes", "output directory (created; must be writable)")
+launch.define_output("runs/irl_routes")
 
 
 def main(argv):
@@ -34,7 +35,7 @@ def main(argv):
   table = study.route_table(graph, test, thetas, config.horizon)
   progress.update()
   progress.close()
-  results = {
+  results = {**launch.results_core("irl_routes"),
       "network": config.network, "segments": graph.num_states,
       "transitions": int(graph.src.shape[0]), "train_trips": int(train.shape[0]),
       "test_trips": int(test.shape[0]), "config": dataclasses.asdict(config),

@@ -1,7 +1,8 @@
 """Shared flags, validation, runs and outputs of the §6 experiments (pg_a2c, pg_dqn, pg_matched).
 
 Each experiment trains a few variants with `softq.train.onpolicy.run` (seeds vmapped) and writes
-`--out/results.json` and `--out/curves.png` (mean ± std over seeds of the training return).
+`--out/results.json`, `--out/curves.png` (mean ± std over seeds of the training return) and
+each variant's final policies, `--out/policies/<variant>/policy/` (`softq.policy.load`).
 """
 
 import json
@@ -10,8 +11,7 @@ import os
 from absl import flags
 import numpy as np
 
-from experiments import cli
-from softq import envs
+from softq import cli, envs, launch
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "CartPole-v1", f"environment, one of {', '.join(envs.DISCRETE_NAMES)}")
@@ -20,7 +20,6 @@ flags.DEFINE_integer("updates", 0, "updates per run, > 0 (0 = the environment's 
 flags.DEFINE_integer("num_envs", 16, "parallel environments per seed, > 0")
 flags.DEFINE_integer("rollout", 0, "steps per environment per update (0 = default), >= 0")
 flags.DEFINE_float("lr", 0.0, "Adam learning rate, >= 0 (0 = the environment's default)")
-flags.DEFINE_string("out", "runs/pg", "output directory (created; must be writable)")
 flags.DEFINE_integer("seed", 0, "base PRNG seed")
 flags.DEFINE_bool("progress", True, "show a progress bar")
 
@@ -35,7 +34,8 @@ MINATAR_DEFAULT = ((256, 256), 1e-3, 2000, 5)
 def settings():
   """Validated `(env, hidden, lr, updates, rollout, chunk)`; exits 2 with one line if invalid.
 
-  Runs before any jax compilation.
+  Runs before any jax compilation, after the app's own checks: it ends by taking `--out`
+  (`launch.output_dir`: a non-empty directory is refused unless `--overwrite`).
   """
   problems = []
   if FLAGS.env not in envs.DISCRETE_NAMES:
@@ -47,21 +47,24 @@ def settings():
   for name in ("updates", "rollout", "lr"):
     if getattr(FLAGS, name) < 0:
       problems.append(f"--{name} must be >= 0 (0 = default), got {getattr(FLAGS, name)}")
-  if not problems:
-    try:
-      os.makedirs(FLAGS.out, exist_ok=True)
-      probe = os.path.join(FLAGS.out, ".write_test")
-      with open(probe, "w"):
-        pass
-      os.remove(probe)
-    except OSError as error:
-      problems.append(f"--out {FLAGS.out!r} is not a writable directory ({error.strerror})")
   if problems:
     cli.fail(problems[0])
+  launch.output_dir()
   hidden, lr, updates, rollout = DEFAULTS.get(FLAGS.env, MINATAR_DEFAULT)
   updates = FLAGS.updates or updates
   chunk = next(c for c in (100, 50, 20, 10, 5, 2, 1) if updates % c == 0)
   return FLAGS.env, hidden, FLAGS.lr or lr, updates, FLAGS.rollout or rollout, chunk
+
+
+def save_policy(label: str, algo: str, config, params, env_name: str) -> str:
+  """Saves a variant's final policies (every seed) under `--out/policies/<label>/`."""
+  from softq import policy
+  env = envs.make_discrete(env_name)
+  folder = os.path.join(FLAGS.out, "policies", "".join(
+      c if c.isalnum() or c in "-_." else "_" for c in label))
+  runs = [{"run": s, "seed": s} for s in range(FLAGS.seeds)]
+  return policy.save(folder, algo, config, params, {"name": env_name, "kind": "discrete"},
+                     env.obs_size, env.num_actions, runs)
 
 
 def summarise(metrics, timing, steps_per_update, extra_keys=()):
@@ -89,11 +92,13 @@ def summarise(metrics, timing, steps_per_update, extra_keys=()):
   return summary
 
 
-def write(experiment, config, results, ylabel="training episode return"):
-  """Writes results.json and curves.png (mean ± std bands) under --out."""
+def write(app, experiment, config, results, ylabel="training episode return"):
+  """Writes results.json (after `launch.results_core(app)`) and curves.png (mean ± std bands)
+  under --out."""
   path = os.path.join(FLAGS.out, "results.json")
   with open(path, "w") as f:
-    json.dump({"experiment": experiment, "config": config, "variants": results}, f, indent=1)
+    json.dump({**launch.results_core(app), "experiment": experiment,
+               "config": config, "variants": results}, f, indent=1)
   from softq import plotting
   plotting.band_curves(
       os.path.join(FLAGS.out, "curves.png"),
@@ -102,3 +107,4 @@ def write(experiment, config, results, ylabel="training episode return"):
       config["seeds"], "environment steps per seed", ylabel, f"{experiment}: {config['env']}")
   print(json.dumps({k: [round(v["final_return_mean"], 2), round(v["final_return_std"], 2)]
                     for k, v in results.items()}))
+

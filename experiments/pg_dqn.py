@@ -8,21 +8,25 @@ python -m experiments.pg_dqn --env Breakout-MinAtar --seeds 5 --out runs/pg_dqn/
 
 from absl import flags
 
-from experiments import cli, pg_common
+from experiments import pg_common
+from softq import cli, launch
 from softq.agents import soft_dqn
 from softq.train import onpolicy
 
 flags.DEFINE_float("tau", 0.1, "temperature τ > 0 of the soft backups")
-flags.DEFINE_integer("target_period", 50, "updates between target-network copies, > 0")
+flags.DEFINE_integer("target_update_period", 50,
+                     "updates between target-network copies, > 0")
+launch.define_output("runs/pg_dqn")
 FLAGS = flags.FLAGS
 flags.adopt_module_key_flags(pg_common)
 
 
 def main(argv):
   del argv
+  if FLAGS.tau <= 0 or FLAGS.target_update_period <= 0:
+    cli.fail(f"--tau and --target_update_period must be > 0, got {FLAGS.tau} and "
+             f"{FLAGS.target_update_period}")
   env, hidden, lr, updates, rollout, chunk = pg_common.settings()
-  if FLAGS.tau <= 0 or FLAGS.target_period <= 0:
-    cli.fail(f"--tau and --target_period must be > 0, got {FLAGS.tau} and {FLAGS.target_period}")
   rollout = max(rollout, 5)
   loop = onpolicy.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   results = {}
@@ -30,15 +34,18 @@ def main(argv):
     for backup in soft_dqn.BACKUPS:
       config = soft_dqn.Config(
           tau=FLAGS.tau, learning_rate=lr, hidden=hidden, backup=backup, n_steps=n_steps,
-          target_update_period=FLAGS.target_period, epsilon_updates=max(1, int(0.4 * updates)))
-      metrics, timing = onpolicy.run("soft_dqn", config, loop, FLAGS.seeds, FLAGS.seed,
-                                     FLAGS.progress)
-      results[f"{backup} {n_steps}-step"] = pg_common.summarise(
-          metrics, timing, loop.steps_per_update)
-  pg_common.write("E2 DQN vs soft DQN", {
+          target_update_period=FLAGS.target_update_period,
+          epsilon_updates=max(1, int(0.4 * updates)))
+      metrics, timing, params = onpolicy.run("soft_dqn", config, loop, FLAGS.seeds,
+                                             FLAGS.seed, FLAGS.progress)
+      label = f"{backup} {n_steps}-step"
+      results[label] = pg_common.summarise(metrics, timing, loop.steps_per_update)
+      pg_common.save_policy(label, "soft_dqn", config, params, env)
+  pg_common.write("pg_dqn", "E2 DQN vs soft DQN", {
       "env": env, "seeds": FLAGS.seeds, "updates": updates, "num_envs": FLAGS.num_envs,
       "rollout": rollout, "lr": lr, "hidden": hidden, "tau": FLAGS.tau,
-      "target_period": FLAGS.target_period, "epsilon": "1.0 -> 0.05 over 40% of updates"},
+      "target_update_period": FLAGS.target_update_period,
+      "epsilon": "1.0 -> 0.05 over 40% of updates"},
       results)
 
 

@@ -8,21 +8,23 @@ python -m experiments.pg_matched --env Breakout-MinAtar --seeds 5 --out runs/pg_
 
 from absl import flags
 
-from experiments import cli, pg_common
+from experiments import pg_common
+from softq import cli, launch
 from softq.agents import a2c
 from softq.agents import matched
 from softq.train import onpolicy
 
 flags.DEFINE_float("tau", 0.01, "temperature τ > 0")
+launch.define_output("runs/pg_matched")
 FLAGS = flags.FLAGS
 flags.adopt_module_key_flags(pg_common)
 
 
 def main(argv):
   del argv
-  env, hidden, lr, updates, rollout, chunk = pg_common.settings()
   if FLAGS.tau <= 0:
     cli.fail(f"--tau must be > 0, got {FLAGS.tau}")
+  env, hidden, lr, updates, rollout, chunk = pg_common.settings()
   loop = onpolicy.LoopConfig(env, FLAGS.num_envs, rollout, updates, chunk)
   common = dict(tau=FLAGS.tau, learning_rate=lr, hidden=hidden)
   variants = [
@@ -33,9 +35,11 @@ def main(argv):
   ]
   results = {}
   for label, agent, config, extra in variants:
-    metrics, timing = onpolicy.run(agent, config, loop, FLAGS.seeds, FLAGS.seed, FLAGS.progress)
+    metrics, timing, params = onpolicy.run(agent, config, loop, FLAGS.seeds, FLAGS.seed,
+                                           FLAGS.progress)
     results[label] = pg_common.summarise(metrics, timing, loop.steps_per_update, extra)
-  pg_common.write("E3 matched dynamics", {
+    pg_common.save_policy(label, agent, config, params, env)
+  pg_common.write("pg_matched", "E3 matched dynamics", {
       "env": env, "seeds": FLAGS.seeds, "updates": updates, "num_envs": FLAGS.num_envs,
       "rollout": rollout, "lr": lr, "hidden": hidden, "tau": FLAGS.tau}, results)
 

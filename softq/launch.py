@@ -441,3 +441,31 @@ def _write_json(path: str, data) -> None:
   with open(temporary, "w") as f:
     json.dump(data, f, indent=2)
   os.replace(temporary, path)
+
+
+def define_output(default: str | None) -> None:
+  """`--out` and `--overwrite` for an app that does not train through `main` (studies, IRL)."""
+  flags.DEFINE_string("out", default, "Output directory" + (f" (default {default})." if default
+                                                            else " (required)."))
+  flags.DEFINE_bool("overwrite", False, "Replace the contents of a non-empty --out.")
+
+
+def output_dir() -> str:
+  """`--out`, created and writable; a non-empty one is refused unless `--overwrite` (then
+  emptied). Call after every other input check: it is the last step before the work."""
+  out = FLAGS.out
+  if not out:
+    cli.fail("--out DIR is required")
+  if _non_empty(out):
+    if not FLAGS.overwrite:
+      cli.fail(f"--out {out!r} is not empty (another run's results); choose a new directory or "
+               "pass --overwrite to replace it")
+    _empty(out)
+  return cli.writable_dir(out)
+
+
+def results_core(app: str) -> dict:
+  """The fields every results.json starts with: app, command, package versions, devices."""
+  import jax
+  return {"app": app, "command": _command(), "versions": versions(),
+          "devices": [str(d) for d in jax.devices()]}

@@ -5,8 +5,8 @@ An agent is a module with:
 - `Config`: a frozen dataclass, validated in `__post_init__` (one `ValueError` naming the field
   and the accepted values). It holds every hyperparameter, exploration included
   (`ExplorationConfig` for continuous agents), and `batch_size` for off-policy agents.
-- `TrainState`: a `flax.struct.dataclass` pytree with at least `params` (what acting needs),
-  `step` and `key`.
+- `TrainState`: a `flax.struct.dataclass` pytree with at least `params` (what acting needs) and
+  `step`, and a PRNG `key` where `update` draws random numbers.
 - `init(config, key, obs_size, action_size) -> TrainState` (`action_size` is the number of
   actions for discrete agents).
 - `update(config, state, batch) -> (state, metrics)`: one learning step on a replay minibatch

@@ -7,6 +7,7 @@ every other. Demonstrations come from a hidden ground-truth θ: each driver samp
 the MaxEnt distribution of a noisy copy of θ (per-trip multiplicative noise on every weight).
 """
 
+import functools
 import importlib.util
 import pathlib
 import xml.etree.ElementTree as ElementTree
@@ -42,9 +43,16 @@ _TURN_OF_DIR = {"s": 0, "l": 1, "L": 1, "r": 2, "R": 2, "t": 3}
 
 
 def network_path(name: str) -> pathlib.Path:
-  """The bundled `.net.xml` of a network name (one of `NETWORKS`); readable errors otherwise."""
+  """The `.net.xml` of a network: a bundled name (one of `NETWORKS`) or a path to a SUMO
+  `.net.xml` file; readable errors otherwise."""
+  if name.endswith(".net.xml"):
+    path = pathlib.Path(name)
+    if not path.is_file():
+      raise ValueError(f"network file {name!r} does not exist")
+    return path
   if name not in NETWORKS:
-    raise ValueError(f"unknown network {name!r}; accepted: {', '.join(sorted(NETWORKS))}")
+    raise ValueError(f"unknown network {name!r}; accepted: {', '.join(sorted(NETWORKS))} or a "
+                     "path to a SUMO .net.xml file")
   spec = importlib.util.find_spec("sumo_rl")
   if spec is None or not spec.submodule_search_locations:
     raise ValueError("the sumo-rl package is not installed (pip install sumo-rl); it provides "
@@ -55,13 +63,27 @@ def network_path(name: str) -> pathlib.Path:
   return path
 
 
+@functools.lru_cache(maxsize=4)
 def load_sumo(name: str) -> graph_lib.RoadGraph:
-  """Parses a bundled SUMO network into a `RoadGraph` (largest strongly connected part).
+  """Parses a SUMO network (see `network_path`) into a `RoadGraph` (largest strongly connected
+  part).
 
   Segments are SUMO's normal (non-internal) edges open to passenger cars; transitions are their
-  lane connections (merged per edge pair, first turn direction kept).
+  lane connections (merged per edge pair, first turn direction kept). A file that is not a
+  readable SUMO network raises `ValueError("corrupt: PATH ...")`.
   """
-  root = ElementTree.parse(network_path(name)).getroot()
+  path = network_path(name)
+  try:
+    return _parse_sumo(name, ElementTree.parse(path).getroot())
+  except (ElementTree.ParseError, KeyError, TypeError, ValueError, IndexError) as e:
+    raise ValueError(f"corrupt: {path} is not a readable SUMO network "
+                     f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})"
+                     ) from None
+
+
+def _parse_sumo(name: str, root) -> graph_lib.RoadGraph:
+  if root.tag != "net":
+    raise ValueError(f"root element is <{root.tag}>, not <net>")
   junctions = {j.get("id"): (float(j.get("x")), float(j.get("y"))) for j in root.iter("junction")}
   ids, length, speed, lanes, road_class, xy = [], [], [], [], [], []
   for edge in root.iter("edge"):

@@ -30,7 +30,7 @@ class StudyConfig:
   """Settings of a route study (§5.4, §5.6).
 
   Attributes:
-    network: one of `data.NETWORKS`.
+    network: one of `data.NETWORKS`, or a path to a SUMO `.net.xml` file.
     trips: number of synthetic trips, >= 10.
     test_fraction: held-out share, in (0, 1).
     noise: per-driver relative noise on θ, >= 0.
@@ -47,9 +47,9 @@ class StudyConfig:
   seed: int = 0
 
   def __post_init__(self):
-    if self.network not in data.NETWORKS:
+    if self.network not in data.NETWORKS and not self.network.endswith(".net.xml"):
       raise ValueError(f"network {self.network!r} is unknown; accepted: "
-                       f"{', '.join(sorted(data.NETWORKS))}")
+                       f"{', '.join(sorted(data.NETWORKS))} or a path to a SUMO .net.xml file")
     limits = {"trips": 10, "horizon": 2, "steps": 1}
     for field, low in limits.items():
       value = getattr(self, field)

@@ -101,8 +101,9 @@ def run(agent_name: str, agent_config, loop: LoopConfig, num_seeds: int, seed: i
   """Trains `num_seeds` seeds of `agent_name` (`softq.agents.DISCRETE`) in one program (§6).
 
   Returns:
-    `(metrics, timing)`: metrics maps names to numpy `[S, num_updates]`; timing has
-    `compile_s` (first chunk, including compilation) and `steady_s` (the remaining chunks).
+    `(metrics, timing, params)`: metrics maps names to numpy `[S, num_updates]`; timing has
+    `compile_s` (first chunk, including compilation) and `steady_s` (the remaining chunks);
+    `params` are the final policy parameters, leaves `[S, ...]` (`softq.policy.save`).
   """
   init, chunk = make_train(agent_name, agent_config, loop)
   carry = init(jax.random.split(jax.random.key(seed), num_seeds))
@@ -117,4 +118,4 @@ def run(agent_name: str, agent_config, loop: LoopConfig, num_seeds: int, seed: i
       first_s = time.perf_counter() - start
   total_s = time.perf_counter() - start
   merged = {k: np.concatenate([p[k] for p in pieces], axis=1) for k in pieces[0]}
-  return merged, {"compile_s": first_s, "steady_s": total_s - first_s}
+  return merged, {"compile_s": first_s, "steady_s": total_s - first_s}, carry[0].params

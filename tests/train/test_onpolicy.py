@@ -30,6 +30,6 @@ _CARTPOLE = onpolicy.LoopConfig("CartPole-v1", num_envs=16, rollout_length=8, nu
 ])
 def test_short_cartpole_run_solves_it(agent, config):
   """Mean return over the last 10% of 3000 updates (384k steps per seed, 2 seeds) >= 195."""
-  metrics, _ = onpolicy.run(agent, config, _CARTPOLE, num_seeds=2, progress=False)
+  metrics, _, _ = onpolicy.run(agent, config, _CARTPOLE, num_seeds=2, progress=False)
   final = metrics["episode_return"][:, -300:].mean()
   assert final >= 195.0, final
