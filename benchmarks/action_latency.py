@@ -19,7 +19,7 @@ import sys
 import time
 
 from absl import flags
-from experiments import cli
+from softq import cli
 
 flags.DEFINE_list("sizes", ["multigoal", "hopper", "walker2d", "halfcheetah", "ant"],
                   "Observation/action sizes to measure.")

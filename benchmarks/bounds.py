@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from absl import flags
 
 from benchmarks import side_by_side, timing
-from experiments import cli
+from softq import cli
 
 flags.DEFINE_list("sac_seeds", ["1", "8"], "Seed counts for the SAC split.")
 flags.DEFINE_list("svgd_cells", ["100x2", "200x2", "200x6"], "SVGD cells as MxD.")

@@ -13,7 +13,7 @@ import time
 from absl import flags
 import jax
 
-from experiments import cli
+from softq import cli
 from softq import envs
 from softq.agents import a2c
 from softq.agents import matched

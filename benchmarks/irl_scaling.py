@@ -23,7 +23,7 @@ import time
 
 from absl import flags
 
-from experiments import cli
+from softq import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("sides", ["17", "50", "158", "275"], "grid sides (segments = 4 s (s - 1))")

@@ -25,7 +25,7 @@ import time
 
 from absl import flags
 
-from experiments import cli
+from softq import cli
 
 BENCHMARKS = ("sac", "seeds", "svgd", "update", "irl")
 SAC_PEERS = {"brax": 1.0, "rejax": 1.2, "sbx-rl": 5.0, "stable-baselines3": 10.0}

@@ -37,7 +37,7 @@ def sac(warmup: int, steps: int, seeds: int = 1, phases: bool = True) -> dict:
   config = sac_agent.Config(auto_alpha=True)
   loop = train.LoopConfig(total_steps=warmup + steps, chunk_steps=chunk, warmup_steps=warmup,
                           replay_capacity=warmup + steps, eval_episodes=1,
-                          warmup_actions="uniform", exploration="none")
+                          warmup_actions="uniform")
   program = train.build(sac_agent, config, env, loop)
   carry = program.init(jax.random.split(jax.random.key(0), seeds))
   start = time.perf_counter()
@@ -61,7 +61,7 @@ def sac(warmup: int, steps: int, seeds: int = 1, phases: bool = True) -> dict:
     return result
   collect_loop = train.LoopConfig(total_steps=2 * chunk, chunk_steps=chunk, warmup_steps=chunk,
                                   replay_capacity=chunk, eval_episodes=1,
-                                  warmup_actions="uniform", exploration="none")
+                                  warmup_actions="uniform")
   collect = train.build(sac_agent, config, env, collect_loop)
   collect_carry = collect.init(jax.random.split(jax.random.key(1), seeds))
   collect_fn = collect.chunk.lower(collect_carry).compile()

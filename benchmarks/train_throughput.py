@@ -22,7 +22,7 @@ import time
 
 from absl import flags
 
-from experiments import cli
+from softq import cli
 
 flags.DEFINE_string("algo", "sac", "Agent (softq.agents.CONTINUOUS).")
 flags.DEFINE_string("env", "halfcheetah", "Environment (softq.envs.NAMES).")
@@ -41,10 +41,10 @@ def measure(agent, env, num_seeds: int) -> dict:
   from softq import train
   from softq.envs.wrappers import step_and_reset
 
-  config = agent.Config()
+  config = agent.Config(exploration="none")
   loop = train.LoopConfig(total_steps=FLAGS.chunk * (FLAGS.repeats + 2), chunk_steps=FLAGS.chunk,
                           warmup_steps=FLAGS.chunk, replay_capacity=10_000, eval_episodes=1,
-                          warmup_actions="uniform", exploration="none")
+                          warmup_actions="uniform")
   program = train.build(agent, config, env, loop)
   carry = program.init(jax.random.split(jax.random.key(0), num_seeds))
   start = time.perf_counter()

@@ -15,7 +15,7 @@ import time
 
 from absl import flags
 
-from experiments import cli
+from softq import cli
 
 flags.DEFINE_string("algo", "sql", "Agent name (softq.agents.CONTINUOUS).")
 flags.DEFINE_integer("obs_size", 17, "Observation size.")

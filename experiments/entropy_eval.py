@@ -296,8 +296,6 @@ def _config():
 
 def _validate_flags():
   """One readable line and exit code 2 on bad input, before anything is compiled."""
-  if not FLAGS.out:
-    cli.fail("--out is required: a writable directory for results.json and the figures")
   for name in ("seeds", "steps", "record_every", "mc_samples"):
     if getattr(FLAGS, name) <= 0:
       cli.fail(f"--{name} must be a positive integer, got {getattr(FLAGS, name)}")

@@ -190,9 +190,11 @@ def _settings(app: App) -> dict:
   from softq.train.loop import LoopConfig
   algos = [a.strip() for a in FLAGS.algo.split(",")] if app.multi else [FLAGS.algo]
   bad = [a for a in algos if a not in app.algos]
+  if not app.multi and bad:
+    cli.fail(f"--algo {FLAGS.algo!r} is not available; accepted: {', '.join(app.algos)}")
   if bad or not algos or len(set(algos)) < len(algos):
-    cli.fail(f"--algo {FLAGS.algo!r}: {bad[0] if bad else 'empty or repeated'} is not "
-             f"available; accepted: {', '.join(app.algos)}")
+    problem = f"{bad[0]} is not available" if bad else "empty or repeated"
+    cli.fail(f"--algo {FLAGS.algo!r}: {problem}; accepted: {', '.join(app.algos)}")
   for name in ("seeds", "keep"):
     if FLAGS[name].value < 1:
       cli.fail(f"--{name} must be >= 1, got {FLAGS[name].value}")

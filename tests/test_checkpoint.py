@@ -26,12 +26,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL = agents.AGENTS["sql"]
 STEPS, CHUNK = 40, 10
 TINY_FLAGS = ["--algo=sql", "--env=multigoal", "--seeds=2", f"--steps={STEPS}",
-              f"--chunk={CHUNK}", "--warmup=10", "--batch=4", "--hidden=8", "--replay=64",
+              f"--chunk={CHUNK}", "--warmup=10", "--batch_size=4", "--critic_hidden=8,8",
+              "--actor_hidden=8,8", "--replay=64",
               "--eval_episodes=1", "--sweep=alpha=0.1,0.5"]
-CONFIG = SQL.Config(hidden_sizes=(8, 8), batch_size=4)
+CONFIG = SQL.Config(critic_hidden=(8, 8), actor_hidden=(8, 8), batch_size=4)
 LOOP = train.LoopConfig(total_steps=STEPS, chunk_steps=CHUNK, warmup_steps=10,
-                        replay_capacity=64, eval_episodes=1, warmup_actions="uniform",
-                        exploration="none")
+                        replay_capacity=64, eval_episodes=1, warmup_actions="uniform")
 ENV = envs.make("multigoal")
 KEYS = jax.random.split(jax.random.key(0), 2)
 EVAL_KEY = jax.random.key(1)
@@ -52,7 +52,7 @@ def saved_run(program, tmp_path_factory):
   result = train.train(SQL, CONFIG, ENV, KEYS, LOOP, sweep=SWEEP, eval_key=EVAL_KEY,
                        checkpointer=saver, program=program)
   saver.close()
-  return directory, train.params_sha256(result.carry.seeds.agent.params), result
+  return directory, checkpoint.params_sha256(result.carry.seeds.agent.params), result
 
 
 def _tree_digest(directory):
@@ -75,7 +75,7 @@ def test_resume_is_bit_identical(program, saved_run):
   resumed = train.train(SQL, CONFIG, ENV, KEYS, LOOP, sweep=SWEEP, eval_key=EVAL_KEY,
                         restore=functools.partial(checkpoint.restore, directory, 20),
                         program=program)
-  assert train.params_sha256(resumed.carry.seeds.agent.params) == hashes
+  assert checkpoint.params_sha256(resumed.carry.seeds.agent.params) == hashes
   assert len(set(hashes)) == 4  # seeds and α values really differ
 
 
@@ -91,8 +91,8 @@ def test_sweep_over_alpha_equals_separate_runs(program, saved_run):
   high_config = dataclasses.replace(CONFIG, alpha=0.5)
   high = train.train(SQL, high_config, ENV, four_keys, LOOP, eval_key=EVAL_KEY)
   assert CONFIG.alpha == 0.1
-  assert train.params_sha256(low.carry.seeds.agent.params)[:2] == hashes[:2]
-  assert train.params_sha256(high.carry.seeds.agent.params)[:2] == hashes[2:]
+  assert checkpoint.params_sha256(low.carry.seeds.agent.params)[:2] == hashes[:2]
+  assert checkpoint.params_sha256(high.carry.seeds.agent.params)[:2] == hashes[2:]
 
 
 def test_missing_and_mismatched_checkpoints_are_rejected(saved_run, tmp_path):
@@ -122,12 +122,12 @@ def test_corrupt_checkpoint_is_rejected_untouched(saved_run, tmp_path):
           f.truncate(max(os.path.getsize(os.path.join(base, name)) // 3, 1))
   before = _tree_digest(copy)
   like = jax.eval_shape(lambda c: c, result.carry)
-  with pytest.raises(checkpoint.CheckpointError, match="cannot be restored"):
+  with pytest.raises(checkpoint.CheckpointError, match=f"corrupt: {copy}/40 cannot be restored"):
     checkpoint.restore(copy, 40, like)
   assert _tree_digest(copy) == before
   with open(os.path.join(copy, "40", "description", "metadata"), "w") as f:
     f.write("{not json")
-  with pytest.raises(checkpoint.CheckpointError, match="corrupt"):
+  with pytest.raises(checkpoint.CheckpointError, match="corrupt: .*40/description/metadata"):
     checkpoint.latest(copy, DESCRIPTION)
 
 
@@ -140,9 +140,10 @@ async def killing_finalize(self, *args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
   return await finalize(self, *args, **kwargs)
 atomicity.AtomicRenameTemporaryPath.finalize = killing_finalize
-from experiments import cli, train
+from softq import cli, launch
+from experiments import train
 sys.argv = ["train"] + sys.argv[1:]
-cli.run(train.main)
+cli.run(lambda argv: launch.main(train.APP))
 """
 
 
@@ -162,15 +163,16 @@ def test_sigkill_during_save_resumes_from_previous_checkpoint(saved_run, tmp_pat
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   with open(os.path.join(out, "results.json")) as f:
     results = json.load(f)
-  assert results["resumed"]
+  assert results["resumed_from_step"] == 20
   assert [r["params_sha256"] for r in results["runs"]] == hashes
   assert [r["alpha"] for r in results["runs"]] == [0.1, 0.1, 0.5, 0.5]
   with open(os.path.join(out, "metrics.csv")) as f:  # rows up to 20 kept, 30 written again
     steps = [int(line.split(",")[0]) for line in f.read().splitlines()[1:]]
   assert steps == [step for step in range(CHUNK, STEPS + 1, CHUNK) for _ in range(4)]
   mismatched = subprocess.run([sys.executable, "-m", "experiments.train", *TINY_FLAGS,
-                               "--hidden=16", f"--resume={out}", "--steps=60"], cwd=ROOT,
-                              capture_output=True, text=True)
+                               "--critic_hidden=16,16", f"--resume={out}", "--steps=60"],
+                              cwd=ROOT, capture_output=True, text=True)
   assert mismatched.returncode == 2
-  assert mismatched.stderr.strip().splitlines()[-1].startswith("error: checkpoint")
-  assert "config" in mismatched.stderr
+  assert mismatched.stderr.strip().splitlines() == [mismatched.stderr.strip()]  # one line
+  assert mismatched.stderr.startswith("error: checkpoint")
+  assert "config.critic_hidden is [8, 8] there, [16, 16] here" in mismatched.stderr

@@ -15,17 +15,18 @@ ENV = envs.make("multigoal")
 
 def _run(agent, config, loop, keys):
   program = train.build(agent, config, ENV, loop)
-  return train.run(program, loop, keys, jax.random.key(99))
+  carry, evaluation, _ = train.run(program, loop, keys, jax.random.key(99))
+  return carry, evaluation
 
 
 def test_vmapped_seeds_equal_separate_runs():
-  config = ddpg.Config(hidden_sizes=(16, 16), target_update_period=50)
+  config = ddpg.Config(critic_hidden=(16, 16), actor_hidden=(16, 16), target_update_period=50)
   loop = train.LoopConfig(total_steps=400, chunk_steps=200, warmup_steps=100, eval_episodes=2)
   keys = jax.random.split(jax.random.key(0), 2)
   both, _ = _run(ddpg, config, loop, keys)
   program = train.build(ddpg, config, ENV, loop)  # one compiled program for both single runs
   for s in range(2):
-    alone, _ = train.run(program, loop, keys[s:s + 1], jax.random.key(99))
+    alone, _, _ = train.run(program, loop, keys[s:s + 1], jax.random.key(99))
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a[s], b[0], rtol=2e-5, atol=1e-6),
                  both.seeds.agent.params, alone.seeds.agent.params)
     # Batched and unbatched XLA:CPU matmuls round differently: equal to float32 rounding.
@@ -43,10 +44,10 @@ def test_short_sql_run_reaches_several_goals():
   reaches its scale within 6000 steps; the paper's setting needs the paper's budget. A random
   walk ends within 1 of a given goal ~1% of the time, so the fraction at goals is checked too.
   """
-  config = sql.Config(alpha=3.0, discount=0.9, hidden_sizes=(64, 64), kernel_particles=16,
-                      value_particles=16, target_update_period=100)
+  config = sql.Config(alpha=3.0, discount=0.9, critic_hidden=(64, 64), actor_hidden=(64, 64),
+                      kernel_particles=16, value_particles=16, target_update_period=100)
   loop = train.LoopConfig(total_steps=6000, chunk_steps=1000, warmup_steps=1000,
-                          eval_episodes=50)
+                          warmup_actions="policy", eval_episodes=50)
   _, evaluation = _run(sql, config, loop, jax.random.split(jax.random.key(0), 2))
   counts = np.asarray(multigoal.goal_counts(evaluation["paths"][:, :, -1]))
   assert np.all((counts > 0).sum(1) >= 3), counts
@@ -56,9 +57,9 @@ def test_short_sql_run_reaches_several_goals():
 @pytest.mark.slow
 def test_short_ddpg_run_commits_to_one_goal_per_seed():
   """DDPG's deterministic policy takes every path towards one goal in each seed (§4.1, §2.9)."""
-  config = ddpg.Config(hidden_sizes=(64, 64))
+  config = ddpg.Config(critic_hidden=(64, 64), actor_hidden=(64, 64))
   loop = train.LoopConfig(total_steps=8000, chunk_steps=1000, warmup_steps=1000,
-                          eval_episodes=10)
+                          warmup_actions="policy", eval_episodes=10)
   _, evaluation = _run(ddpg, config, loop, jax.random.split(jax.random.key(0), 3))
   finals = np.asarray(evaluation["paths"][:, :, -1])  # [S, E, 2]
   nearest = np.argmin(np.linalg.norm(finals[:, :, None] - np.asarray(multigoal.GOALS), axis=-1),
@@ -71,7 +72,7 @@ def test_resumed_logger_continues_metrics_csv(tmp_path):
   """A logger resumed at step 20 keeps the earlier rows up to 20 and their evaluation history,
   drops rows written after the checkpoint (they are written again) and appends."""
   def chunk(log, step):
-    log.on_chunk(step, {"q_loss": np.array([step, -step])},
+    log.on_chunk(step, {"critic_loss": np.array([step, -step])},
                  {"returns": np.array([[step, step + 2], [-step, -step]])})
 
   first = RunLogger(str(tmp_path), 40, 2)
@@ -86,7 +87,7 @@ def test_resumed_logger_continues_metrics_csv(tmp_path):
   resumed.close()
   with open(tmp_path / "metrics.csv") as f:
     lines = f.read().splitlines()
-  assert lines[0] == "step,seed,eval_return,q_loss"
-  expected = [[(s, 0, s + 1, s), (s, 1, -s, -s)] for s in (10, 20, 30, 40)]
+  assert lines[0] == "step,run,critic_loss,eval_return"
+  expected = [[(s, 0, s, s + 1), (s, 1, -s, -s)] for s in (10, 20, 30, 40)]
   assert [tuple(map(float, line.split(","))) for line in lines[1:]] == sum(expected, [])
   assert resumed.steps == [10, 20, 30, 40]

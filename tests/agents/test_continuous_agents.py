@@ -1,4 +1,5 @@
-"""softq.agents: Config validation, SQL α / reward-scale equivalence (§2.1), shapes, DDPG."""
+"""softq.agents (SQL, DDPG): Config validation, SQL α / reward-scale equivalence (§2.1), shapes,
+target copies, DDPG's pre-tanh penalty."""
 
 import dataclasses
 
@@ -18,20 +19,24 @@ BAD_CONFIGS = [
     (sql.Config, {"value_particles": 0}, "value_particles"),
     (sql.Config, {"batch_size": 0}, "batch_size"),
     (sql.Config, {"discount": 1.5}, "discount"),
-    (sql.Config, {"hidden_sizes": ()}, "hidden_sizes"),
+    (sql.Config, {"critic_hidden": ()}, "critic_hidden"),
+    (sql.Config, {"actor_hidden": (8, -1)}, "actor_hidden"),
+    (sql.Config, {"exploration": "gauss"}, "exploration"),
+    (sql.Config, {"ou_theta": 0.0}, "ou_theta"),
     (sql.Config, {"bandwidth": "silverman"}, "bandwidth"),
-    (sql.Config, {"q_learning_rate": 0.0}, "q_learning_rate"),
+    (sql.Config, {"critic_learning_rate": 0.0}, "critic_learning_rate"),
     (sql.Config, {"target_update_period": 0}, "target_update_period"),
     (ddpg.Config, {"tau": 0.0}, "tau"),
     (ddpg.Config, {"batch_size": -2}, "batch_size"),
     (ddpg.Config, {"actor_learning_rate": 0.0}, "actor_learning_rate"),
-    (ddpg.Config, {"hidden_sizes": (64, 0)}, "hidden_sizes"),
+    (ddpg.Config, {"critic_hidden": (64, 0)}, "critic_hidden"),
+    (ddpg.Config, {"ou_sigma": -0.1}, "ou_sigma"),
     (ddpg.Config, {"preactivation_penalty": -1e-3}, "preactivation_penalty"),
     (train.LoopConfig, {"total_steps": 1000, "warmup_steps": 1000}, "warmup_steps"),
     (train.LoopConfig, {"total_steps": 0}, "total_steps"),
     (train.LoopConfig, {"total_steps": 1000, "chunk_steps": 300, "warmup_steps": 0},
      "chunk_steps"),
-    (train.LoopConfig, {"total_steps": 1000, "exploration": "gauss"}, "exploration"),
+    (train.LoopConfig, {"total_steps": 1000, "warmup_actions": "gauss"}, "warmup_actions"),
     (train.LoopConfig, {"total_steps": 1000, "num_envs": 0}, "num_envs"),
 ]
 
@@ -69,42 +74,42 @@ def test_alpha_explicit_equals_reward_scaled_sql(x64):
   (driven by grad Q / alpha) receives identical gradients and identical Adam updates.
   """
   alpha = 4.0
-  ours_cfg = sql.Config(alpha=alpha, hidden_sizes=(16, 16), kernel_particles=6,
+  ours_cfg = sql.Config(alpha=alpha, critic_hidden=(16, 16), actor_hidden=(16, 16), kernel_particles=6,
                         value_particles=9, batch_size=16)
-  ref_cfg = sql.Config(alpha=1.0, reward_scale=1.0 / alpha, hidden_sizes=(16, 16),
+  ref_cfg = sql.Config(alpha=1.0, reward_scale=1.0 / alpha, critic_hidden=(16, 16), actor_hidden=(16, 16),
                        kernel_particles=6, value_particles=9, batch_size=16)
   ref = sql.init(ref_cfg, jax.random.key(0), 3, 2)
   ref = jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype == jnp.float32 else x, ref)
-  scaled_q = _scale_output(ref.params.q, alpha)
-  ours = ref.replace(params=ref.params.replace(q=scaled_q), target_q=scaled_q,
+  scaled_q = _scale_output(ref.params.critic, alpha)
+  ours = ref.replace(params=ref.params.replace(critic=scaled_q), target_critic=scaled_q,
                      alpha=jnp.asarray(alpha, jnp.float64))
   batch = jax.tree.map(lambda x: x.astype(jnp.float64), _batch(jax.random.key(1)))
   key = jax.random.key(2)
 
-  loss_o, y_o = sql.critic_loss(ours_cfg, ours.params.q, ours.target_q, ours.alpha, batch, key)
-  loss_r, y_r = sql.critic_loss(ref_cfg, ref.params.q, ref.target_q, ref.alpha, batch, key)
+  loss_o, y_o = sql.critic_loss(ours_cfg, ours.params.critic, ours.target_critic, ours.alpha, batch, key)
+  loss_r, y_r = sql.critic_loss(ref_cfg, ref.params.critic, ref.target_critic, ref.alpha, batch, key)
   np.testing.assert_allclose(y_o, alpha * y_r, rtol=1e-12)
   np.testing.assert_allclose(loss_o, alpha ** 2 * loss_r, rtol=1e-12)
 
-  grad_o = jax.grad(lambda p: sql.sampler_loss(ours_cfg, p, ours.params.q, ours.alpha,
-                                               batch.obs, key)[0])(ours.params.sampler)
-  grad_r = jax.grad(lambda p: sql.sampler_loss(ref_cfg, p, ref.params.q, ref.alpha,
-                                               batch.obs, key)[0])(ref.params.sampler)
+  grad_o = jax.grad(lambda p: sql.actor_loss(ours_cfg, p, ours.params.critic, ours.alpha,
+                                               batch.obs, key)[0])(ours.params.actor)
+  grad_r = jax.grad(lambda p: sql.actor_loss(ref_cfg, p, ref.params.critic, ref.alpha,
+                                               batch.obs, key)[0])(ref.params.actor)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12), grad_o,
                grad_r)
 
   new_o, _ = sql.update(ours_cfg, ours, batch)
   new_r, _ = sql.update(ref_cfg, ref, batch)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12),
-               new_o.params.sampler, new_r.params.sampler)
+               new_o.params.actor, new_r.params.actor)
   # ... and a wrong temperature (the reference code's missing alpha) would not match:
-  wrong = sql.critic_loss(ours_cfg, ours.params.q, ours.target_q, 1.0, batch, key)[1]
+  wrong = sql.critic_loss(ours_cfg, ours.params.critic, ours.target_critic, 1.0, batch, key)[1]
   assert not np.allclose(wrong, alpha * y_r, rtol=1e-3)
 
 
 @pytest.mark.parametrize("agent,config", [
-    (sql, sql.Config(hidden_sizes=(8,), kernel_particles=4, value_particles=3, batch_size=5)),
-    (ddpg, ddpg.Config(hidden_sizes=(8,), batch_size=5)),
+    (sql, sql.Config(critic_hidden=(8,), actor_hidden=(8,), kernel_particles=4, value_particles=3, batch_size=5)),
+    (ddpg, ddpg.Config(critic_hidden=(8,), actor_hidden=(8,), batch_size=5)),
 ])
 def test_update_and_act_shapes(agent, config):
   state = agent.init(config, jax.random.key(0), 3, 2)
@@ -117,21 +122,21 @@ def test_update_and_act_shapes(agent, config):
 
 
 def test_sql_hard_target_copy_period():
-  config = sql.Config(hidden_sizes=(8,), kernel_particles=4, value_particles=3, batch_size=5,
+  config = sql.Config(critic_hidden=(8,), actor_hidden=(8,), kernel_particles=4, value_particles=3, batch_size=5,
                       target_update_period=2)
   state = sql.init(config, jax.random.key(0), 3, 2)
   update = jax.jit(lambda s, b: sql.update(config, s, b)[0])
   one = update(state, _batch(jax.random.key(1), 5))
   leaf = lambda t: jax.tree.leaves(t)[0]
-  np.testing.assert_array_equal(leaf(one.target_q), leaf(state.params.q))  # not yet copied
+  np.testing.assert_array_equal(leaf(one.target_critic), leaf(state.params.critic))  # not yet copied
   two = update(one, _batch(jax.random.key(2), 5))
-  np.testing.assert_array_equal(leaf(two.target_q), leaf(two.params.q))  # copied at step 2
+  np.testing.assert_array_equal(leaf(two.target_critic), leaf(two.params.critic))  # copied at step 2
 
 
 def test_ddpg_update_applies_the_preactivation_penalty():
   # An actor saturated at tanh(+-100) gets an exactly zero gradient from Q, so Adam leaves it
   # unchanged; with the Config's penalty the update pulls its output layer back.
-  config = ddpg.Config(hidden_sizes=(8,), batch_size=16)
+  config = ddpg.Config(critic_hidden=(8,), actor_hidden=(8,), batch_size=16)
   state = ddpg.init(config, jax.random.key(0), 3, 2)
   actor = state.params.actor
   out = dict(actor["params"]["MLP_0"]["Dense_1"], bias=jnp.array([100.0, -100.0]))

@@ -16,7 +16,7 @@ from softq.agents import s2ac, sac
 from softq.envs import asymmetric_multigoal as amg
 from softq.replay import Transition
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OBS, ACT, B = 3, 2, 5
 TINY = dict(critic_hidden=(8, 8), actor_hidden=(8, 8))
 
@@ -150,11 +150,11 @@ def test_short_s2ac_run_reaches_at_least_two_goals():
   config = s2ac.Config(critic_hidden=(64, 64), actor_hidden=(64, 64), batch_size=100,
                        alpha=3.0, num_steps=5, bandwidth=1.0, eval_selection="random")
   loop = train.LoopConfig(total_steps=3000, chunk_steps=3000, warmup_steps=1000,
-                          warmup_actions="uniform", exploration="none", update_every=50,
+                          warmup_actions="uniform", update_every=50,
                           updates_per_round=50, eval_episodes=30)
   program = train.build(s2ac, config, envs.make("asymmetric_multigoal"), loop)
   keys = jax.random.split(jax.random.PRNGKey(7), 4)[:1]
-  _, evaluation = train.run(program, loop, keys, jax.random.PRNGKey(1))
+  _, evaluation, _ = train.run(program, loop, keys, jax.random.PRNGKey(1))
   final = evaluation["paths"][:, :, -1]  # [S, E, 2]
   reached = amg.goal_distances(final) < amg.GOAL_RADIUS  # [S, E, 3]
   goals_per_seed = jnp.sum(jnp.any(reached, axis=1), axis=-1)
@@ -162,10 +162,11 @@ def test_short_s2ac_run_reaches_at_least_two_goals():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--algo", "s2ac,ppo"], "--algo ppo unknown"),
-    (["--alphas", "1,0"], "--alphas must be"),
-    (["--bandwidth", "wide"], "--bandwidth must be"),
-    (["--chunk", "70"], "chunk_steps (70) must be a multiple"),
+    (["--algo", "s2ac,ppo"], "ppo is not available"),
+    (["--sweep", "alpha=1,0"], "finite and > 0"),
+    (["--sweep", "alpha=1,nan"], "finite and > 0"),
+    (["--bandwidth", "wide"], "bandwidth must be one of"),
+    (["--chunk", "70"], "--chunk (70) must be a multiple"),
 ])
 def test_experiment_rejects_bad_flags_with_one_line(args, message, tmp_path):
   proc = subprocess.run(
@@ -179,22 +180,26 @@ def test_experiment_rejects_bad_flags_with_one_line(args, message, tmp_path):
 def test_experiment_runs_end_to_end_on_a_tiny_budget(tmp_path):
   # Every stage of the app (sweep training, test episodes with and without the obstacle,
   # entropies, figures, results.json) for an S2AC variant and SAC, in seconds-sized shapes.
-  args = ["--algo", "s2ac,sac", "--alphas", "1,3", "--seeds", "1", "--steps", "100",
-          "--warmup", "50", "--chunk", "50", "--hidden", "8", "--batch", "8", "--particles", "3",
-          "--svgd_steps", "1", "--episodes", "2", "--grid", "2", "--out", str(tmp_path)]
+  args = ["--algo", "s2ac,sac", "--sweep", "alpha=1,3", "--seeds", "1", "--steps", "100",
+          "--warmup", "50", "--chunk", "50", "--critic_hidden", "8,8", "--actor_hidden", "8,8",
+          "--sampler_hidden", "8", "--batch_size", "8", "--num_particles", "3", "--num_steps",
+          "1", "--episodes", "2", "--grid", "2", "--out", str(tmp_path)]
   proc = subprocess.run([sys.executable, "-m", "experiments.s2ac_multigoal", *args], cwd=ROOT,
                         capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-2000:]
   with open(tmp_path / "results.json") as f:
     results = json.load(f)
-  assert set(results["algos"]) == {"s2ac", "sac"}
-  s2ac_result = results["algos"]["s2ac"]
+  assert set(results["by_algo"]) == {"s2ac", "sac"}
+  s2ac_result = results["by_algo"]["s2ac"]
   assert s2ac_result["config"]["bandwidth"] == "median"
   assert s2ac_result["config"]["log_det"] == "exact"
   assert "exact log-det" in s2ac_result["entropy_estimate"]
-  for run in s2ac_result["runs"]:
+  for run in s2ac_result["test_runs"]:
     assert len(run["probe_entropy"]) == 6 and all(np.isfinite(run["probe_entropy"]))
     assert abs(sum(run["goal_fractions"]) + run["no_goal_fraction"] - 1.0) < 1e-6
   for name in ("trajectories.png", "trajectories_obstacle.png", "entropy_heatmap.png",
                "goal_distribution.png"):
     assert (tmp_path / name).stat().st_size > 0
+  for algo in ("s2ac", "sac"):  # each algorithm's own launcher outputs
+    assert (tmp_path / algo / "policy" / "policy.json").exists()
+    assert (tmp_path / algo / "checkpoints").is_dir()

@@ -1,7 +1,7 @@
-"""Training at scale: 4 forced host devices give the 1-device results bit for bit; time limits
-bootstrap and terminations do not (probe environments with known values); non-finite
-parameters are reported with step, parameter and seed; replay memory is checked; learning-rate
-sweeps equal separate runs."""
+"""Training at scale: 4 forced host devices give the 1-device results; time limits bootstrap and
+terminations do not (probe environments with known values); a run that goes non-finite in a
+sweep is frozen and reported while the others finish unchanged; replay memory is checked;
+learning-rate sweeps equal separate runs."""
 
 import dataclasses
 import os
@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 from brax.envs.base import Env, State
 
-from softq import agents, envs, losses, train
+from softq import agents, checkpoint, envs, losses, train
 from softq.envs.wrappers import EpisodeLimit, step_and_reset
 from softq.replay import Transition
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FOUR_DEVICES = """
 import jax, numpy as np
 from softq import agents, envs, train
 ddpg = agents.AGENTS["ddpg"]
-config = ddpg.Config(hidden_sizes=(8, 8), batch_size=4)
+config = ddpg.Config(critic_hidden=(8, 8), actor_hidden=(8, 8), batch_size=4)
 loop = train.LoopConfig(total_steps=20, chunk_steps=10, warmup_steps=10, replay_capacity=32,
                         eval_episodes=1)
 env = envs.make("multigoal")
@@ -105,11 +105,40 @@ def test_truncation_bootstraps_and_termination_does_not(x64, terminates, value):
   np.testing.assert_allclose(soft_v, value, rtol=1e-12)
 
 
-def test_non_finite_parameter_names_step_parameter_and_seed():
+def test_non_finite_runs_are_named_by_run_metric_and_parameter():
   params = {"q": jnp.ones((3, 2)), "pi": jnp.ones((3, 4)).at[2, 1].set(jnp.nan)}
-  with pytest.raises(FloatingPointError, match=r"parameter \['pi'\] at step 70 in seed 2"):
-    train.check_finite_params(params, 70)
-  train.check_finite_params({"q": jnp.ones((3, 2))}, 70)
+  metrics = {"critic_loss": np.array([1.0, np.inf, 2.0])}
+  found = train.nonfinite_runs(metrics, params)
+  assert sorted(found) == [1, 2]
+  assert found[1] == ("critic_loss", np.inf)
+  assert found[2][0] == "parameter ['pi']"
+  assert train.nonfinite_runs({"critic_loss": np.ones(3)}, {"q": jnp.ones((3, 2))}) == {}
+
+
+def test_a_diverging_run_is_frozen_while_the_others_finish():
+  """A sweep whose second learning rate blows the critic up: those two runs are frozen at their
+  last finite state and reported; the first two end exactly as in a sweep without the bad rate
+  (same vmap width)."""
+  ddpg = agents.AGENTS["ddpg"]
+  config = ddpg.Config(critic_hidden=(8, 8), actor_hidden=(8, 8), batch_size=4)
+  loop = train.LoopConfig(total_steps=40, chunk_steps=10, warmup_steps=10, replay_capacity=64,
+                          eval_episodes=1)
+  env = envs.make("multigoal")
+  keys = jax.random.split(jax.random.key(0), 2)
+  program = train.build(ddpg, config, env, loop)
+  bad = train.train(ddpg, config, env, keys, loop, program=program,
+                    sweep={"critic_learning_rate": [1e-3, 1e30]})
+  good = train.train(ddpg, config, env, keys, loop, program=program,
+                     sweep={"critic_learning_rate": [1e-3, 1e-3]})
+  assert sorted(d["run"] for d in bad.diverged) == [2, 3]
+  assert all(20 <= d["step"] <= 40 and d["metric"] for d in bad.diverged)
+  params = bad.carry.seeds.agent.params
+  assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(params))
+  hashes = checkpoint.params_sha256(params)
+  assert hashes[:2] == checkpoint.params_sha256(good.carry.seeds.agent.params)[:2]
+  assert good.diverged == []
+  steps = np.asarray(bad.carry.seeds.agent.step)
+  assert list(steps[:2]) == [30, 30] and all(s < 30 for s in steps[2:])
 
 
 def test_replay_memory_is_reported_and_refused_when_too_large():
@@ -134,8 +163,9 @@ def _transitions(b=4, obs_size=3, action_size=2):
 
 
 TINY_AGENTS = {
-    "sql": dict(hidden_sizes=(8,), batch_size=4, kernel_particles=2, value_particles=2),
-    "ddpg": dict(hidden_sizes=(8,), batch_size=4),
+    "sql": dict(critic_hidden=(8,), actor_hidden=(8,), batch_size=4, kernel_particles=2,
+                value_particles=2),
+    "ddpg": dict(critic_hidden=(8,), actor_hidden=(8,), batch_size=4),
     "sac": dict(critic_hidden=(8,), actor_hidden=(8,), batch_size=4, auto_alpha=True),
     "s2ac": dict(variant="amortized", critic_hidden=(8,), actor_hidden=(8,),
                  sampler_hidden=(8,), batch_size=4, num_particles=2, num_steps=1,
@@ -150,8 +180,8 @@ def test_learning_rate_set_by_a_sweep_equals_the_config_rate(name):
   the update of an agent configured with that rate."""
   agent = agents.AGENTS[name]
   config = agent.Config(**TINY_AGENTS[name])
-  rates = {f: 3.0 * getattr(config, f) for f in agent.LEARNING_RATES}
-  assert set(rates) <= set(train.sweepable(agent, config, 3, 2))
+  rates = {f: 3.0 * getattr(config, f) for f in agent.SWEEPABLE if f.endswith("learning_rate")}
+  assert rates and set(rates) <= set(train.sweepable(agent))
   batch = _transitions()
   key = jax.random.key(0)
   update = jax.jit(lambda s: agent.update(config, s, batch)[0])  # compiled once, used twice
@@ -170,28 +200,29 @@ def test_learning_rate_set_by_a_sweep_equals_the_config_rate(name):
 
 
 def test_learning_rate_sweep_equals_separate_runs():
-  """`train(..., sweep={"q_learning_rate": [...]})` in one program equals separate runs whose
+  """`train(..., sweep={"critic_learning_rate": [...]})` in one program equals separate runs whose
   config has that rate (same vmap width, see tests/test_checkpoint.py)."""
   ddpg = agents.AGENTS["ddpg"]
-  config = ddpg.Config(hidden_sizes=(8, 8), batch_size=4)
+  config = ddpg.Config(critic_hidden=(8, 8), actor_hidden=(8, 8), batch_size=4)
   loop = train.LoopConfig(total_steps=20, chunk_steps=10, warmup_steps=10, replay_capacity=32,
                           eval_episodes=1)
   env = envs.make("multigoal")
   keys = jax.random.split(jax.random.key(0), 2)
   program = train.build(ddpg, config, env, loop)
-  sweep = {"q_learning_rate": [config.q_learning_rate, 0.01], "actor_learning_rate": [1e-4, 3e-3]}
+  sweep = {"critic_learning_rate": [config.critic_learning_rate, 0.01],
+           "actor_learning_rate": [1e-4, 3e-3]}
   swept = train.train(ddpg, config, env, keys, loop, sweep=sweep, program=program)
-  assert [(r["seed"], r["q_learning_rate"]) for r in swept.runs] == [
+  assert [(r["seed"], r["critic_learning_rate"]) for r in swept.runs] == [
       (0, 1e-3), (1, 1e-3), (0, 0.01), (1, 0.01)]
-  hashes = train.params_sha256(swept.carry.seeds.agent.params)
+  hashes = checkpoint.params_sha256(swept.carry.seeds.agent.params)
   four_keys = jnp.concatenate([keys, keys])
   low = train.train(ddpg, config, env, four_keys, loop, program=program)
-  high_config = dataclasses.replace(config, q_learning_rate=0.01, actor_learning_rate=3e-3)
+  high_config = dataclasses.replace(config, critic_learning_rate=0.01, actor_learning_rate=3e-3)
   high = train.train(ddpg, high_config, env, four_keys, loop)
-  assert train.params_sha256(low.carry.seeds.agent.params)[:2] == hashes[:2]
-  assert train.params_sha256(high.carry.seeds.agent.params)[:2] == hashes[2:]
+  assert checkpoint.params_sha256(low.carry.seeds.agent.params)[:2] == hashes[:2]
+  assert checkpoint.params_sha256(high.carry.seeds.agent.params)[:2] == hashes[2:]
   assert len(set(hashes)) == 4
-  with pytest.raises(ValueError, match="sweepable: q_learning_rate, actor_learning_rate"):
-    train.sweep_values(ddpg, config, env, {"learning_rate": [0.1]})
+  with pytest.raises(ValueError, match="sweepable: critic_learning_rate, actor_learning_rate"):
+    train.sweep_values(ddpg, {"learning_rate": [0.1]})
   with pytest.raises(ValueError, match="finite and > 0"):
-    train.sweep_values(ddpg, config, env, {"q_learning_rate": [0.1, 0.0]})
+    train.sweep_values(ddpg, {"critic_learning_rate": [0.1, 0.0]})
