@@ -1,4 +1,5 @@
-"""softq.replay: ring-buffer wrap-around, flags, shapes, sampling from the filled part only."""
+"""softq.replay: ring-buffer wrap-around, flags, shapes, sampling from the filled part only, and
+exact growth of a never-wrapped buffer."""
 
 import jax
 import jax.numpy as jnp
@@ -52,3 +53,25 @@ def test_rejects_bad_sizes():
     replay.init(0, example)
   with pytest.raises(ValueError, match="capacity 2"):
     replay.add(replay.init(2, example), transitions(0, 3))
+
+
+def test_grow_equals_a_buffer_created_larger():
+  """Growing a never-wrapped buffer (filled exactly, or partly) gives what a larger buffer holds
+  after the same writes, and `sample` draws the same transitions from both."""
+  example = jax.tree.map(lambda x: x[0], transitions(0, 1))
+  for filled in (6, 4):
+    small, large = replay.init(6, example), replay.init(10, example)
+    small = replay.add(small, transitions(0, filled))
+    large = replay.add(large, transitions(0, filled))
+    grown = replay.grow(small, 10)
+    for a, b in zip(jax.tree.leaves(grown), jax.tree.leaves(large)):
+      np.testing.assert_array_equal(a, b)
+    grown = replay.add(grown, transitions(filled, 3))
+    large = replay.add(large, transitions(filled, 3))
+    for a, b in zip(jax.tree.leaves(grown), jax.tree.leaves(large)):
+      np.testing.assert_array_equal(a, b)
+    key = jax.random.key(3)
+    np.testing.assert_array_equal(replay.sample(grown, key, 16).reward,
+                                  replay.sample(large, key, 16).reward)
+  with pytest.raises(ValueError, match="cannot shrink"):
+    replay.grow(replay.init(6, example), 4)
