@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m experiments.multigoal --algo sql --seeds 2 --out runs/demo/sql --steps 10000 --warmup 1000 --particles 32
-	$(PY) -m experiments.multigoal --algo ddpg --seeds 2 --out runs/demo/ddpg --steps 10000 --warmup 1000
+	$(PY) -m experiments.multigoal --algo sql --seeds 2 --steps 10000 --warmup 1000 --kernel_particles 32 --out runs/demo/sql --overwrite
+	$(PY) -m experiments.multigoal --algo ddpg --seeds 2 --steps 10000 --warmup 1000 --out runs/demo/ddpg --overwrite
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH_FLAGS) --install --out runs/bench

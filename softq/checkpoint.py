@@ -76,7 +76,8 @@ def latest(directory: str, description: dict, ignore=()) -> int:
     with open(path) as f:
       saved = json.load(f)
   except (OSError, ValueError):
-    raise CheckpointError(f"corrupt: {path} (the checkpoint's description cannot be read)") from None
+    raise CheckpointError(f"corrupt: {path} (the checkpoint's description cannot be read)"
+                          ) from None
   differing = differences({k: v for k, v in saved.items() if k not in ignore},
                           {k: v for k, v in description.items() if k not in ignore})
   if differing:

@@ -10,17 +10,9 @@ import flax
 import jax
 import jax.numpy as jnp
 
+from softq.types import Transition
 
-@flax.struct.dataclass
-class Transition:
-  """One transition (or a batch with leading axes): obs `[o]`, action `[d]`, the rest scalars."""
-
-  obs: jax.Array
-  action: jax.Array
-  reward: jax.Array
-  next_obs: jax.Array
-  terminal: jax.Array
-  truncated: jax.Array
+__all__ = ["ReplayBuffer", "Transition", "add", "grow", "init", "num_bytes", "sample"]
 
 
 @flax.struct.dataclass

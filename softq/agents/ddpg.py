@@ -16,7 +16,7 @@ import optax
 
 from softq import losses, networks
 from softq.agents import base, common
-from softq.replay import Transition
+from softq.types import Transition
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ import optax
 
 from softq import kernels, losses, networks, stein
 from softq.agents import base, common
-from softq.replay import Transition
+from softq.types import Transition
 
 VARIANTS = ("phi_theta", "phi", "amortized")
 SELECTIONS = ("random", "softmax", "max")
@@ -37,7 +37,8 @@ class Config(base.ExplorationConfig):
 
   `num_steps` is `L` (3 for MuJoCo, 10 for the multi-goal task); `bandwidth` is a heuristic
   name of §2.4 (recomputed at every SVGD step) or a number, a fixed `h` (Messaoud et al. 2024,
-  App. J lists a fixed kernel variance); `log_det` is the SVGD log-density increment, the first-order
+  App. J lists a fixed kernel variance); `log_det` is the SVGD log-density increment, the
+  first-order
   `"trace"` (§3.3) or the `"exact"` leave-one-out log-determinant (`stein.svgd_step`), which
   the actor cannot exploit by collapsing its particles; `truncation` bounds `q0` in
   standard deviations (`inf`: untruncated, as SAC); `eval_selection` is the evaluation-time

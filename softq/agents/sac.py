@@ -15,7 +15,7 @@ import optax
 
 from softq import distributions, losses, networks
 from softq.agents import base, common
-from softq.replay import Transition
+from softq.types import Transition
 
 @dataclasses.dataclass(frozen=True)
 class Config(base.ExplorationConfig):

@@ -15,7 +15,7 @@ import optax
 
 from softq import kernels, losses, networks, stein
 from softq.agents import base, common
-from softq.replay import Transition
+from softq.types import Transition
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +160,8 @@ def update(config: Config, state: TrainState, batch: Transition):
   step = state.step + 1
   new_state = state.replace(
       params=params.replace(critic=new_q, actor=optax.apply_updates(params.actor, s_updates)),
-      target_critic=common.update_target(state.target_critic, new_q, step, config.target_update_period, 1.0),
+      target_critic=common.update_target(state.target_critic, new_q, step,
+                                         config.target_update_period, 1.0),
       critic_opt_state=critic_opt_state, actor_opt_state=s_opt_state, step=step, key=key)
   metrics = {"critic_loss": q_loss, "actor_loss": s_loss, "target_mean": jnp.mean(targets),
              **s_metrics}

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from brax.envs.base import Env, State, Wrapper
 
-from softq import replay
+from softq.types import Transition
 
 
 class EpisodeLimit(Wrapper):
@@ -50,11 +50,11 @@ def step_and_reset(env: Env, state: State, action: jax.Array, key: jax.Array):
     key: PRNG key for the reset.
   Returns:
     `(next_state, transition)`: the state to continue from (reset where done) and the
-    `replay.Transition` with the real next observation, `terminal` and `truncated` flags.
+    `softq.types.Transition` with the real next observation, `terminal` and `truncated` flags.
   """
   stepped = env.step(state, action)
   truncated = stepped.info["truncation"]
-  transition = replay.Transition(
+  transition = Transition(
       obs=state.obs, action=action, reward=stepped.reward, next_obs=stepped.obs,
       terminal=stepped.done * (1.0 - truncated), truncated=truncated)
   fresh = env.reset(key)

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 
 from softq import replay
 from softq.train.devices import check_memory, replay_bytes, run_sharding
-from softq.train.loop import Carry, LoopConfig, Program, SeedCarry, build, nonfinite_runs, run
+from softq.train.loop import (Carry, LoopConfig, Program, SeedCarry, build, nonfinite_runs,
+                              run)
 from softq.train.sweeps import runs as list_runs
 from softq.train.sweeps import set_swept, sweep_values, sweepable
 

@@ -75,7 +75,8 @@ class LoopConfig:
 class SeedCarry:
   """One seed's share of the carry (leaves get a leading seed axis `[S]` in `Carry`).
 
-  `noise` is the Ornstein–Uhlenbeck state `[N, d]` (§2.7), `episode_return` the running return `[N]`.
+  `noise` is the Ornstein–Uhlenbeck state `[N, d]` (§2.7), `episode_return` the running return
+  `[N]`.
   """
 
   agent: Any

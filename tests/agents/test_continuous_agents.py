@@ -74,10 +74,11 @@ def test_alpha_explicit_equals_reward_scaled_sql(x64):
   (driven by grad Q / alpha) receives identical gradients and identical Adam updates.
   """
   alpha = 4.0
-  ours_cfg = sql.Config(alpha=alpha, critic_hidden=(16, 16), actor_hidden=(16, 16), kernel_particles=6,
-                        value_particles=9, batch_size=16)
-  ref_cfg = sql.Config(alpha=1.0, reward_scale=1.0 / alpha, critic_hidden=(16, 16), actor_hidden=(16, 16),
-                       kernel_particles=6, value_particles=9, batch_size=16)
+  ours_cfg = sql.Config(alpha=alpha, critic_hidden=(16, 16), actor_hidden=(16, 16),
+                        kernel_particles=6, value_particles=9, batch_size=16)
+  ref_cfg = sql.Config(alpha=1.0, reward_scale=1.0 / alpha, critic_hidden=(16, 16),
+                       actor_hidden=(16, 16), kernel_particles=6, value_particles=9,
+                       batch_size=16)
   ref = sql.init(ref_cfg, jax.random.key(0), 3, 2)
   ref = jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype == jnp.float32 else x, ref)
   scaled_q = _scale_output(ref.params.critic, alpha)
@@ -86,15 +87,17 @@ def test_alpha_explicit_equals_reward_scaled_sql(x64):
   batch = jax.tree.map(lambda x: x.astype(jnp.float64), _batch(jax.random.key(1)))
   key = jax.random.key(2)
 
-  loss_o, y_o = sql.critic_loss(ours_cfg, ours.params.critic, ours.target_critic, ours.alpha, batch, key)
-  loss_r, y_r = sql.critic_loss(ref_cfg, ref.params.critic, ref.target_critic, ref.alpha, batch, key)
+  loss_o, y_o = sql.critic_loss(ours_cfg, ours.params.critic, ours.target_critic, ours.alpha,
+                                batch, key)
+  loss_r, y_r = sql.critic_loss(ref_cfg, ref.params.critic, ref.target_critic, ref.alpha, batch,
+                                key)
   np.testing.assert_allclose(y_o, alpha * y_r, rtol=1e-12)
   np.testing.assert_allclose(loss_o, alpha ** 2 * loss_r, rtol=1e-12)
 
   grad_o = jax.grad(lambda p: sql.actor_loss(ours_cfg, p, ours.params.critic, ours.alpha,
-                                               batch.obs, key)[0])(ours.params.actor)
+                                             batch.obs, key)[0])(ours.params.actor)
   grad_r = jax.grad(lambda p: sql.actor_loss(ref_cfg, p, ref.params.critic, ref.alpha,
-                                               batch.obs, key)[0])(ref.params.actor)
+                                             batch.obs, key)[0])(ref.params.actor)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12), grad_o,
                grad_r)
 
@@ -108,7 +111,8 @@ def test_alpha_explicit_equals_reward_scaled_sql(x64):
 
 
 @pytest.mark.parametrize("agent,config", [
-    (sql, sql.Config(critic_hidden=(8,), actor_hidden=(8,), kernel_particles=4, value_particles=3, batch_size=5)),
+    (sql, sql.Config(critic_hidden=(8,), actor_hidden=(8,), kernel_particles=4,
+                     value_particles=3, batch_size=5)),
     (ddpg, ddpg.Config(critic_hidden=(8,), actor_hidden=(8,), batch_size=5)),
 ])
 def test_update_and_act_shapes(agent, config):
@@ -122,15 +126,16 @@ def test_update_and_act_shapes(agent, config):
 
 
 def test_sql_hard_target_copy_period():
-  config = sql.Config(critic_hidden=(8,), actor_hidden=(8,), kernel_particles=4, value_particles=3, batch_size=5,
-                      target_update_period=2)
+  config = sql.Config(critic_hidden=(8,), actor_hidden=(8,), kernel_particles=4,
+                      value_particles=3, batch_size=5, target_update_period=2)
   state = sql.init(config, jax.random.key(0), 3, 2)
   update = jax.jit(lambda s, b: sql.update(config, s, b)[0])
   one = update(state, _batch(jax.random.key(1), 5))
   leaf = lambda t: jax.tree.leaves(t)[0]
-  np.testing.assert_array_equal(leaf(one.target_critic), leaf(state.params.critic))  # not yet copied
+  # not yet copied after one step, copied at step 2
+  np.testing.assert_array_equal(leaf(one.target_critic), leaf(state.params.critic))
   two = update(one, _batch(jax.random.key(2), 5))
-  np.testing.assert_array_equal(leaf(two.target_critic), leaf(two.params.critic))  # copied at step 2
+  np.testing.assert_array_equal(leaf(two.target_critic), leaf(two.params.critic))
 
 
 def test_ddpg_update_applies_the_preactivation_penalty():
