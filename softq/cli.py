@@ -2,8 +2,9 @@
 
 - `run(main)` is `absl.app.run` with one readable line and exit code 2 for a bad flag or a stray
   positional argument, `--help` on stdout with exit code 0 (listing the environment and road
-  network names), and third-party chatter silenced (brax's "Failed to import warp" lines,
-  JAX's backend INFO line, orbax's INFO logs).
+  network names), third-party chatter silenced (brax's "Failed to import warp" lines, JAX's
+  backend INFO line, orbax's INFO logs), and JAX's persistent compilation cache on
+  (`--compilation_cache`).
 - `fail(message)` prints `error: message` on stderr and exits with code 2.
 - `define_config_flags` / `config_from_flags` derive command-line flags from the fields of
   `Config` dataclasses, so validation lives once, in each Config's `__post_init__`.
@@ -23,6 +24,11 @@ from absl import app, flags
 
 FLAGS = flags.FLAGS
 HELP = ("--help", "-h", "--helpfull", "-?", "--helpshort")
+CACHE = os.environ.get("SOFTQ_COMPILATION_CACHE",
+                       os.path.join(os.path.expanduser("~"), ".cache", "softq", "jax"))
+flags.DEFINE_string("compilation_cache", CACHE, "Directory of JAX's persistent compilation "
+                    "cache (safe to delete; '' turns it off). A second identical command "
+                    "compiles nothing. Default: $SOFTQ_COMPILATION_CACHE or ~/.cache/softq/jax.")
 
 
 def fail(message: str) -> typing.NoReturn:
@@ -61,8 +67,21 @@ def run(main, epilog: str | None = None) -> None:
       fail(f"unexpected argument {rest[1]!r}: every input is a --flag (see --help)")
     return rest
 
+  def start(argv):
+    enable_compilation_cache(FLAGS.compilation_cache)
+    return main(argv)
+
   quiet()
-  app.run(main, flags_parser=parse)
+  app.run(start, flags_parser=parse)
+
+
+def enable_compilation_cache(directory: str) -> None:
+  """Turns on JAX's persistent compilation cache in `directory` (nothing when empty)."""
+  if not directory:
+    return
+  import jax
+  jax.config.update("jax_compilation_cache_dir", os.path.expanduser(directory))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def _help(argv, epilog) -> typing.NoReturn:
