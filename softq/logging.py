@@ -38,8 +38,11 @@ class RunLogger:
     if start_step and os.path.exists(self._csv_path):
       self._continue(start_step)
     self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard")) if enabled else None
-    self._bar = tqdm.tqdm(total=total_steps, initial=start_step, desc=label, dynamic_ncols=True,
+    # The bar appears with the first chunk's figures, so that a run failing before it (e.g. a
+    # damaged checkpoint) prints nothing but its error line.
+    self._bar_args = dict(total=total_steps, initial=start_step, desc=label, dynamic_ncols=True,
                           disable=not enabled, bar_format=BAR_FORMAT)
+    self._bar = None
     self._last = (time.perf_counter(), start_step)
 
   def _continue(self, start_step: int) -> None:
@@ -98,10 +101,13 @@ class RunLogger:
     postfix = {"env-steps/s (all runs)": f"{rate:.0f}"}
     if "eval_return" in scalars:
       postfix["eval_return"] = f"{np.nanmean(scalars['eval_return']):.2f}"
-    self._bar.set_postfix(postfix)
+    if self._bar is None:
+      self._bar = tqdm.tqdm(**self._bar_args)
+    self._bar.set_postfix(postfix, refresh=False)
     self._bar.update(step - self._bar.n)
 
   def close(self) -> None:
-    self._bar.close()
+    if self._bar is not None:
+      self._bar.close()
     if self._tb is not None:
       self._tb.close()
