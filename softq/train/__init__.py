@@ -12,15 +12,17 @@ import jax
 import jax.numpy as jnp
 
 from softq import replay
-from softq.train.devices import check_memory, replay_bytes, run_sharding
+from softq.train.devices import (check_memory, processes_used, put, replay_bytes,
+                                 run_sharding, shard_count, to_host)
 from softq.train.loop import (Carry, LoopConfig, Program, SeedCarry, build, nonfinite_runs,
                               run)
 from softq.train.sweeps import runs as list_runs
 from softq.train.sweeps import set_swept, sweep_values, sweepable
 
 __all__ = ["Carry", "LoopConfig", "Program", "Result", "SeedCarry", "build", "check_memory",
-           "list_runs", "nonfinite_runs", "replay_bytes", "run", "run_sharding", "set_swept",
-           "sweep_values", "sweepable", "train"]
+           "list_runs", "nonfinite_runs", "processes_used", "put", "replay_bytes", "run",
+           "run_sharding", "set_swept", "shard_count", "sweep_values", "sweepable", "to_host",
+           "train"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +91,7 @@ def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict 
       agent_state = set_swept(agent, carry.seeds.agent,
                               {f: jnp.repeat(jnp.asarray(v), num_seeds) for f, v in values.items()})
       carry = carry.replace(seeds=carry.seeds.replace(agent=agent_state))
-  carry = jax.device_put(carry, sharding(carry))  # restored keys come back unsharded
+  carry = put(carry, sharding(carry))  # restored keys come back unsharded
   if eval_key is None:
     eval_key = jax.random.fold_in(keys[0], 1)
   carry, evaluation, diverged = run(program, loop, run_keys, eval_key, on_chunk, carry,

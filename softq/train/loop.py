@@ -18,6 +18,7 @@ import numpy as np
 
 from softq import evaluate, replay
 from softq.envs.wrappers import step_and_reset
+from softq.train.devices import to_host
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,7 +222,8 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
   `carry` (e.g. restored from a checkpoint) continues from its `step`; otherwise the runs start
   from `program.init(keys)`. After each chunk the host checks every run for a non-finite loss or
   parameter, evaluates the policies, calls `on_chunk(steps_done, metrics, evaluation)` with
-  numpy arrays (per run) and, when given, `checkpointer.save(steps_done, carry, final)` (see
+  numpy arrays (per run, gathered from every process of a multi-process job) and, when given,
+  `checkpointer.save(steps_done, carry, final)` (see
   `softq.checkpoint.Checkpointer`).
 
   A run that goes non-finite is frozen at its last finite state (the carry before that chunk)
@@ -238,7 +240,7 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
   frozen = np.zeros(keys.shape[0], bool)
   for index in range(first, num_chunks):
     new, metrics = program.chunk(carry)
-    metrics = {k: np.asarray(v) for k, v in metrics.items()}
+    metrics = to_host(metrics)  # gathered from every process in a multi-process job
     steps_done = (index + 1) * loop.chunk_steps
     # Every chunk after warm-up has updates, so its losses must be finite.
     checked = {k: v for k, v in metrics.items() if k != "train_return"}
@@ -253,7 +255,7 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
     carry = new
     evaluation = program.evaluate(carry.seeds.agent.params, jax.random.fold_in(eval_key, index))
     if on_chunk is not None:
-      on_chunk(steps_done, metrics, jax.tree.map(np.asarray, evaluation))
+      on_chunk(steps_done, metrics, to_host(evaluation))
     if checkpointer is not None:
       checkpointer.save(steps_done, carry, final=index == num_chunks - 1)
     if frozen.all():  # nothing left to train
@@ -264,13 +266,14 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
 def nonfinite_runs(metrics: dict, params) -> dict:
   """`{run: (name, value)}` for each run with a non-finite metric or parameter (the first found).
 
-  `metrics` values are `[R]`; `params` leaves are `[R, ...]`. Parameters are named by their path.
+  `metrics` values are `[R]`; `params` leaves are `[R, ...]` (sharded over processes: every
+  process calls this). Parameters are named by their path.
   """
   found = {}
   for name, values in metrics.items():
     for r in np.flatnonzero(~np.isfinite(values)):
       found.setdefault(int(r), (name, float(values[r])))
-  finite = jax.tree.map(lambda x: np.asarray(jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), 1)),
+  finite = jax.tree.map(lambda x: to_host(jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), 1)),
                         params)
   for path, ok in jax.tree_util.tree_leaves_with_path(finite):
     for r in np.flatnonzero(~ok):
