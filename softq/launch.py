@@ -152,11 +152,15 @@ def main(app: App) -> int:
   settings = _settings(app)
   import jax
   if FLAGS.distributed:
+    # Before any JAX computation; gloo (JAX's default) carries the CPU collectives between
+    # processes. Without flags, JAX reads the job from SLURM / Open MPI.
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
   groups = [_prepare(app, algo, config, settings) for algo, config in settings["groups"]]
-  if not settings["resume"] and _non_empty(settings["out"]):  # --overwrite, checked above
+  if (jax.process_index() == 0 and not settings["resume"]
+      and _non_empty(settings["out"])):  # --overwrite, checked above
     _empty(settings["out"])
+  _barrier("emptied")
   runs, all_results = [], []
   for group in groups:
     run, results = _train(app, **group)
@@ -254,6 +258,12 @@ def _prepare(app, algo, config, settings) -> dict:
     memory = train.check_memory(env, loop, num_runs)
   except ValueError as e:
     cli.fail(f"{algo}: {e}" if settings["multi"] else str(e))
+  used = train.processes_used(num_runs)
+  if used < jax.process_count():
+    cli.fail(f"{num_runs} runs are sharded over {train.shard_count(num_runs, jax.device_count())}"
+             f" of {jax.device_count()} devices, leaving {jax.process_count() - used} of "
+             f"{jax.process_count()} processes without a run; make the run count (seeds x sweep "
+             "values) a multiple of the device count")
   out = os.path.join(settings["out"], algo) if settings["multi"] else settings["out"]
   program = train.build(agent, config, env, loop)
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
@@ -287,9 +297,11 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, memo
   import jax
   from softq import checkpoint, train
   from softq.logging import RunLogger
-  out = cli.writable_dir(out)
   primary = jax.process_index() == 0
-  print(memory, file=sys.stderr)
+  if primary:  # one process checks the folder; the others wait for it
+    out = cli.writable_dir(out)
+    print(memory, file=sys.stderr)
+  _barrier("output folder")
   checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
                                          FLAGS.checkpoint_every or loop.total_steps,
                                          description, FLAGS.keep)
@@ -306,12 +318,32 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, memo
   finally:
     logger.close()
     checkpointer.close()
+  if jax.process_count() > 1:  # every process gathers (a collective); the first writes
+    result = _gathered(result)
   if not primary:
     return None, None
   run = Run(app=app, algo=algo, agent=agent, config=config, loop=loop, env=env,
             env_name=env_name, out=out, seed=FLAGS.seed, result=result, logger=logger,
             records=result.runs)
   return run, write_outputs(run, start, time.time() - begin)
+
+
+def _barrier(name: str) -> None:
+  """Waits until every process of a multi-process job gets here (nothing in one process)."""
+  import jax
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices(name)
+
+
+def _gathered(result):
+  """`result` with its parameters and evaluation as numpy arrays holding every run `[R, ...]`
+  (on every process: the runs are sharded over all processes' devices)."""
+  from softq import train
+  seeds = result.carry.seeds
+  agent = seeds.agent.replace(params=train.to_host(seeds.agent.params))
+  carry = result.carry.replace(seeds=seeds.replace(agent=agent))
+  return dataclasses.replace(result, carry=carry, evaluation=train.to_host(result.evaluation))
 
 
 def write_outputs(run: Run, start: int, seconds: float) -> dict:
