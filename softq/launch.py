@@ -313,6 +313,12 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, memo
                          eval_key=jax.random.key(FLAGS.seed + 1), on_chunk=logger.on_chunk,
                          checkpointer=checkpointer, restore=restore, restore_capacity=capacity,
                          program=program)
+  except checkpoint.SaveError as e:  # e.g. a full disk: one line naming the intact checkpoint
+    run_dir = os.path.dirname(out) if app.multi else out
+    fix = "free space" if e.disk_full else "fix that"
+    logger.close()  # ends the progress bar's line first
+    cli.fail(f"{e}: {fix} and --resume {run_dir}" if e.intact is not None
+             else f"{e}: {fix} and run again with --overwrite")
   except checkpoint.CheckpointError as e:
     cli.fail(str(e))
   finally:
