@@ -1,4 +1,5 @@
-"""Tests of the S2AC and SAC agents (§3.4–§3.8) and the asymmetric multi-goal task (§4.2)."""
+"""Tests of the S2AC and SAC agents (§3.4–§3.8): SAC as S2AC's special case, particle-selection
+frequencies, S2AC(φ)'s initial law; and the asymmetric multi-goal task (§4.2)."""
 
 import dataclasses
 import json
@@ -10,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
 
 from softq import envs, train
 from softq.agents import s2ac, sac
@@ -203,3 +205,133 @@ def test_experiment_runs_end_to_end_on_a_tiny_budget(tmp_path):
   for algo in ("s2ac", "sac"):  # each algorithm's own launcher outputs
     assert (tmp_path / algo / "policy" / "policy.json").exists()
     assert (tmp_path / algo / "checkpoints").is_dir()
+
+
+def _chi_square(counts, probs):
+  """Pearson's statistic of `counts [m]` against probabilities `probs [m]`."""
+  expected = counts.sum() * np.asarray(probs)
+  return float(np.sum((counts - expected) ** 2 / expected))
+
+
+def _picked(chosen, particles):
+  """Index of the particle `particles [N, m, d]` that each action `chosen [N, d]` is (the nearest
+  one, which must coincide with it to float32 rounding and be well apart from the others)."""
+  distance = np.linalg.norm(np.asarray(chosen)[:, None] - np.asarray(particles), axis=-1)
+  order = np.sort(distance, axis=-1)
+  assert np.all(order[:, 0] < 1e-5) and np.all(order[:, 1] > 1e-3), order[:, :2].max(0)
+  return np.argmin(distance, axis=-1)
+
+
+CHI2_LIMIT = 30.7  # the 1 - 1e-6 quantile of chi-square with 3 degrees of freedom (m = 4)
+
+
+def test_selection_frequencies_are_uniform_boltzmann_and_argmax():
+  """`select` among 4 fixed particles at one state, 20 000 independent draws: "random" picks
+  each particle 1/4 of the time, "softmax" in proportion to `exp(Q/α)` of the particles' own
+  `min_k Q_k` (α set to half their range, so the law is far from uniform), "max" always the
+  argmax (§3.6). Pearson's statistics stay below the 1 - 1e-6 quantile.
+
+  Fails if a selection favours one particle (e.g. always particle 0) or draws with the wrong
+  weights."""
+  config = s2ac.Config(**TINY, num_particles=4, num_steps=1)
+  params = s2ac.init(config, jax.random.PRNGKey(0), OBS, ACT).params
+  n, m = 20000, 4
+  state = jax.random.normal(jax.random.PRNGKey(1), (OBS,))
+  particles = jnp.tanh(2.0 * jax.random.normal(jax.random.PRNGKey(2), (m, ACT)))
+  q = np.asarray(s2ac.q_values(config, params, jnp.broadcast_to(state, (m, OBS)), particles),
+                 np.float64)
+  alpha = 0.5 * (q.max() - q.min())
+  params = params.replace(alpha=jnp.asarray(alpha, jnp.float32))
+  boltzmann = np.exp((q - q.max()) / alpha)
+  boltzmann /= boltzmann.sum()
+  uniform = np.full(m, 1.0 / m)
+  obs = jnp.broadcast_to(state, (n, OBS))
+  many = jnp.broadcast_to(particles, (n, m, ACT))
+  select = jax.jit(s2ac.select, static_argnums=(0, 5))
+  counts = {}
+  for mode in ("random", "softmax", "max"):
+    chosen = select(config, params, obs, many, jax.random.PRNGKey(3), mode)
+    counts[mode] = np.bincount(_picked(chosen, many), minlength=m)
+  assert _chi_square(counts["random"], uniform) < CHI2_LIMIT, counts["random"]
+  assert _chi_square(counts["softmax"], boltzmann) < CHI2_LIMIT, (counts["softmax"], boltzmann)
+  assert _chi_square(counts["softmax"], uniform) > 10 * CHI2_LIMIT  # the two laws differ here
+  np.testing.assert_array_equal(counts["max"], n * (np.arange(m) == np.argmax(q)))
+
+
+@pytest.mark.parametrize("variant", ["phi_theta", "amortized"])
+def test_acting_picks_among_the_policy_particles_with_the_right_frequencies(variant):
+  """`act` at 4000 states: its particles are recomputed with `initial_noise` and `policy` from
+  the first half of `jax.random.split(key)` (as `act` draws them). "explore" (training) returns
+  one of them chosen uniformly (§3.6), for every variant; for the unrolled sampler, "random" is
+  uniform too, "max" is the particle of largest `min_k Q_k`, and "softmax" chooses the best, second best, ...
+  particle of a state as often as the summed Boltzmann probabilities `∝ exp(Q/α)` say.
+
+  Fails if training-time actions always (or mostly) take the same particle, or an evaluation
+  mode chooses with the wrong law."""
+  n, m = 4000, 4
+  config = s2ac.Config(**TINY, num_particles=m, num_steps=1, variant=variant)
+  params = s2ac.init(config, jax.random.PRNGKey(0), OBS, ACT).params
+  params = params.replace(alpha=jnp.asarray(0.02, jnp.float32))
+  obs = jax.random.normal(jax.random.PRNGKey(1), (n, OBS))
+  key = jax.random.PRNGKey(4)
+  k_noise, _ = jax.random.split(key)
+  noise = s2ac.initial_noise(config, k_noise, (n, m, ACT))
+  particles, _ = jax.jit(s2ac.policy, static_argnums=0)(
+      config, params.critic, params.actor, params.alpha, obs, noise)
+  uniform = np.full(m, 1.0 / m)
+  explore = np.bincount(_picked(_act(config, params, obs, key, "explore"), particles),
+                        minlength=m)
+  assert _chi_square(explore, uniform) < CHI2_LIMIT, explore
+  if variant == "amortized":  # its evaluation modes draw from the amortized sampler instead
+    return
+  random = np.bincount(_picked(_act(config, params, obs, key, "random"), particles),
+                       minlength=m)
+  assert _chi_square(random, uniform) < CHI2_LIMIT, random
+  obs_m = jnp.broadcast_to(obs[:, None], (n, m, OBS))
+  q = np.asarray(s2ac.q_values(config, params, obs_m, particles), np.float64)
+  best = _picked(_act(config, params, obs, key, "max"), particles)
+  assert np.all(q[np.arange(n), best] >= q.max(-1) - 1e-6)
+  # "softmax" counted by the rank of the chosen particle's Q within its state (by index the
+  # particles are exchangeable, so every index would be expected 1/m of the time).
+  ranks = np.argsort(np.argsort(-q, axis=-1), axis=-1)  # 0 = best particle of the state
+  boltzmann = np.exp((q - q.max(-1, keepdims=True)) / 0.02)
+  boltzmann /= boltzmann.sum(-1, keepdims=True)
+  by_rank = np.zeros(m)
+  np.add.at(by_rank, ranks, boltzmann)
+  by_rank /= n
+  chosen = _picked(_act(config, params, obs, key, "softmax"), particles)
+  softmax = np.bincount(ranks[np.arange(n), chosen], minlength=m)
+  # Rows have different laws; the multinomial statistic over-covers their summed variance.
+  assert _chi_square(softmax, by_rank) < CHI2_LIMIT, (softmax, by_rank)
+  assert _chi_square(softmax, uniform) > 10 * CHI2_LIMIT, softmax  # the two laws differ here
+
+
+@pytest.mark.parametrize("init_std,truncation", [(0.2, 2.0), (1.3, 3.0)])
+def test_phi_variant_starts_from_the_truncated_normal_with_init_std(x64, init_std, truncation):
+  """S2AC(φ) with no SVGD steps is its initial law squashed: `u ~ N(0, init_std² I)` truncated at
+  `±truncation · init_std` (§3.1). Its `log π(a)` equals scipy's truncated-normal log-density of
+  `u = atanh(a)` minus `Σ log(1 − a²)`, and 4000 of its actions ("random" mode) pass a
+  Kolmogorov–Smirnov test against that law and stay inside the truncation.
+
+  Fails if the φ variant ignores `init_std` (e.g. a hard-wired 0.5 or 1) or `truncation`, or
+  mis-normalises its log-density."""
+  config = s2ac.Config(**TINY, variant="phi", init_std=init_std, truncation=truncation,
+                       num_steps=0, num_particles=3)
+  state = s2ac.init(config, jax.random.PRNGKey(0), OBS, ACT)
+  params = jax.tree.map(lambda x: x.astype(jnp.float64), state.params)
+  reference = stats.truncnorm(-truncation, truncation, loc=0.0, scale=init_std)
+  obs = jax.random.normal(jax.random.PRNGKey(1), (5, OBS), jnp.float64)
+  noise = s2ac.initial_noise(config, jax.random.PRNGKey(2), (5, 3, ACT))
+  actions, log_probs = jax.jit(s2ac.policy, static_argnums=0)(
+      config, params.critic, params.actor, params.alpha, obs, noise)
+  a = np.asarray(actions)
+  u = np.arctanh(a)
+  want = reference.logpdf(u).sum(-1) - np.log1p(-a * a).sum(-1)
+  np.testing.assert_allclose(log_probs, want, rtol=1e-9, atol=1e-9)
+
+  many = jax.random.normal(jax.random.PRNGKey(3), (4000, OBS), jnp.float64)
+  u = np.arctanh(np.asarray(_act(config, params, many, jax.random.PRNGKey(4), "random")))
+  assert np.all(np.abs(u) <= truncation * init_std * (1 + 1e-9))
+  assert np.abs(u).max() > 0.9 * truncation * init_std  # the bound is reached, not a narrower one
+  for k in range(ACT):
+    assert stats.kstest(u[:, k], reference.cdf).pvalue > 1e-4
