@@ -6,14 +6,20 @@ optimizer states, α, replay buffers, environment states, PRNG keys and step cou
 JSON description of the run (algorithm, environment, configs, sweep, replay capacity, array
 shapes) that a resume must match; a mismatch names the first differing field.
 Orbax writes each checkpoint into a temporary directory and renames it when complete, so a
-process killed during a save leaves the previous checkpoint as the latest one; only the last
-`keep` checkpoints are kept. Restoring the same carry into the same compiled program continues
-the run bit for bit (on CPU).
+process killed during a save leaves the previous checkpoint as the latest one; a save that fails
+(e.g. a full disk) removes its temporary directory and raises `SaveError` naming the intact
+previous checkpoint; only the last `keep` checkpoints are kept. Restoring the same carry into
+the same compiled program continues the run bit for bit (on CPU).
 """
 
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
+import shutil
+import sys
 
 import jax
 import numpy as np
@@ -22,6 +28,29 @@ import orbax.checkpoint as ocp
 
 class CheckpointError(ValueError):
   """A missing, unreadable or mismatched checkpoint (one readable line)."""
+
+
+class SaveError(CheckpointError):
+  """A checkpoint that could not be written (e.g. a full disk); the earlier ones are intact.
+
+  Attributes: `step` (the failed save), `directory`, `reason` (e.g. "No space left on
+  device"), `errno` (or `None` when unknown) and `intact` (the latest complete checkpoint's
+  step, or `None` when there is none).
+  """
+
+  def __init__(self, step: int, directory: str, reason: str, errno_: int | None,
+               intact: int | None):
+    self.step, self.directory, self.reason = step, directory, reason
+    self.errno, self.intact = errno_, intact
+    earlier = (f"the checkpoint at step {intact} is intact" if intact is not None
+               else "there is no earlier checkpoint")
+    super().__init__(f"could not save the checkpoint at step {step} in {directory} ({reason}); "
+                     f"{earlier}")
+
+  @property
+  def disk_full(self) -> bool:
+    """Whether the disk (or the user's quota) is full."""
+    return self.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class Checkpointer:
@@ -47,14 +76,81 @@ class Checkpointer:
       return False
     if steps_done in self._manager.all_steps():
       return False
-    self._manager.save(steps_done, args=ocp.args.Composite(
-        carry=ocp.args.StandardSave(_to_saveable(carry)),
-        description=ocp.args.JsonSave(self.description)), force=True)
-    self._manager.wait_until_finished()
+    saveable = _to_saveable(carry)
+    quiet = _Quiet()  # a failure is raised as one SaveError, not also logged by orbax
+    try:
+      self._manager.save(steps_done, args=ocp.args.Composite(
+          carry=ocp.args.StandardSave(saveable),
+          description=ocp.args.JsonSave(self.description)), force=True)
+      self._manager.wait_until_finished()
+    except Exception as e:  # OSError from Python writes, ValueError from tensorstore's
+      raise self._failed(steps_done, e) from e  # `quiet` stays: abandoned writes still end
+    quiet.remove()
     return True
+
+  def _failed(self, step: int, error: Exception) -> SaveError:
+    """The `SaveError` of a failed save, after removing its partial (temporary) directory.
+
+    Orbax writes into `<step>.orbax-checkpoint-tmp` and renames it only when complete, so the
+    partial save is never taken for a checkpoint; removing it frees its space.
+    """
+    directory = str(self._manager.directory)
+    if jax.process_index() == 0:
+      for name in os.listdir(directory):
+        if name.startswith(f"{step}.orbax-checkpoint-tmp"):
+          shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+    code = getattr(error, "errno", None)
+    found = re.search(r"os_error_code='?(\d+)", str(error))  # tensorstore's errors
+    if code is None and found:
+      code = int(found.group(1))
+    if code in errno.errorcode:
+      reason = os.strerror(code)
+    else:
+      text = str(error).strip()
+      reason = text.splitlines()[0][:200] if text else type(error).__name__
+    complete = [int(n) for n in os.listdir(directory)
+                if n.isdigit() and int(n) < step and os.path.isdir(os.path.join(directory, n))]
+    return SaveError(step, directory, reason, code, max(complete, default=None))
 
   def close(self) -> None:
     self._manager.close()
+
+
+class _Quiet(logging.Filter):
+  """Silences the echoes of a failed save while installed (from construction to `remove`).
+
+  Orbax logs the failed write's traceback (absl's log); the writes it abandoned still finish
+  in tensorstore's threads and report "Event loop is closed" (unraisable) or an unretrieved
+  task exception (asyncio's log), possibly after the save has raised, so after a failure it
+  stays installed for the rest of the process. Other errors pass.
+  """
+
+  def __init__(self):
+    super().__init__()
+    self._previous = sys.unraisablehook
+    sys.unraisablehook = self._unraisable
+    for name in ("absl", "asyncio"):
+      logging.getLogger(name).addFilter(self)
+
+  def remove(self) -> None:
+    if sys.unraisablehook == self._unraisable:
+      sys.unraisablehook = self._previous
+    for name in ("absl", "asyncio"):
+      logging.getLogger(name).removeFilter(self)
+
+  def _unraisable(self, unraisable) -> None:
+    error = unraisable.exc_value
+    if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+      self._previous(unraisable)
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    if record.levelno < logging.ERROR:
+      return True
+    if record.name == "asyncio":  # an orbax task's unretrieved exception
+      message = record.getMessage()
+      return not (message.startswith("Task exception was never retrieved")
+                  and "orbax" in message)
+    return f"{os.sep}orbax{os.sep}" not in record.pathname
 
 
 def latest(directory: str, description: dict, ignore=()) -> int:
