@@ -305,7 +305,8 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, memo
   checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
                                          FLAGS.checkpoint_every or loop.total_steps,
                                          description, FLAGS.keep)
-  logger = RunLogger(out, loop.total_steps, num_runs, start, enabled=primary,
+  # Only the first process logs (and, resuming, trims metrics.csv to the checkpoint's step).
+  logger = RunLogger(out, loop.total_steps, num_runs, start if primary else 0, enabled=primary,
                      label=f"{app.name} {algo}")
   begin = time.time()
   try:
