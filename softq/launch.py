@@ -255,7 +255,7 @@ def _prepare(app, algo, config, settings) -> dict:
   try:
     values = train.sweep_values(agent, settings["sweep"])
     num_runs = FLAGS.seeds * max((len(v) for v in values.values()), default=1)
-    memory = train.check_memory(env, loop, num_runs)
+    train.check_memory(env, loop, num_runs)  # raises when the replay buffers do not fit
   except ValueError as e:
     cli.fail(f"{algo}: {e}" if settings["multi"] else str(e))
   used = train.processes_used(num_runs)
@@ -285,12 +285,12 @@ def _prepare(app, algo, config, settings) -> dict:
     restore = functools.partial(checkpoint.restore, directory, start)
   description["buffer_capacity"] = loop.buffer_capacity
   return dict(algo=algo, agent=agent, config=config, loop=loop, env=env, env_name=env_name,
-              values=values, num_runs=num_runs, memory=memory, program=program, keys=keys,
+              values=values, num_runs=num_runs, program=program, keys=keys,
               description=description, out=out, restore=restore, start=start,
               capacity=capacity)
 
 
-def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, memory, program,
+def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, program,
            keys, description, out, restore, start, capacity):
   """Trains one algorithm's runs and writes its outputs; returns `(Run, results)` (or
   `(None, None)` on a process other than the first)."""
@@ -300,7 +300,6 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, memo
   primary = jax.process_index() == 0
   if primary:  # one process checks the folder; the others wait for it
     out = cli.writable_dir(out)
-    print(memory, file=sys.stderr)
   _barrier("output folder")
   checkpointer = checkpoint.Checkpointer(os.path.join(out, "checkpoints"),
                                          FLAGS.checkpoint_every or loop.total_steps,
