@@ -1,4 +1,4 @@
-"""What bounds the speed targets the peer benchmark misses (issue 7): one JSON document.
+"""What bounds the speed targets the peer benchmark misses (`benchmarks.run`): one JSON document.
 
   python -m benchmarks.bounds [--sac_seeds 1,8] [--svgd_cells 100x2,200x2,200x6]
 

@@ -79,7 +79,7 @@ def svgd_step(
     Valid while `eps ||J_i|| << 1`, i.e. `h >> eps`.
   - `log_det="exact"`: `-slogdet(I + eps J_i)` of the `d x d` matrix, `O(m^2 d^2 + m d^3)`.
     Equal to the trace form to `O(eps^2)`; it stays bounded (logarithmic in `eps/h`) where the
-    first-order form grows like `eps/h` without bound (see BUILD_NOTES.md, issue 3).
+    first-order form grows like `eps/h` without bound (see BUILD_NOTES.md, softq.stein).
 
   The direction itself is the full mean-field sum `svgd_direction` (`1/m`, all `j`).
 
