@@ -92,7 +92,8 @@ def test_a_run_leaves_results_a_policy_and_can_be_replaced(tmp_path):
   assert min(evaluation["returns"]) <= low <= summary["mean_return"] <= high
   assert os.path.getsize(os.path.join(out, "evaluation", "trajectories.png")) > 0
 
-  _run(TRAIN, "--steps=40", "--seeds=1", "--sweep=", f"--out={out}", "--overwrite")
-  replaced = _results(out)
-  assert len(replaced["runs"]) == 1 and not os.path.exists(os.path.join(out, "evaluation"))
-  assert policy.load(out).run == {"run": 0, "seed": 0}
+  _run(TRAIN, "--steps=40", f"--out={out}", "--overwrite")  # the same program: compiled once
+  assert not os.path.exists(os.path.join(out, "evaluation"))  # the old run's outputs are gone
+  assert [r["params_sha256"] for r in _results(out)["runs"]] == [
+      r["params_sha256"] for r in results["runs"]]
+  assert policy.load(out, run=2).run == pi.run

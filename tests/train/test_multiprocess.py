@@ -97,14 +97,14 @@ def _same(many: str, one: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("processes,devices", [(2, 1), (4, 1)], ids=["2x1", "4x1"])
+@pytest.mark.parametrize("processes,devices", [(2, 1)], ids=["2x1"])
 def test_processes_equal_one_process_with_as_many_devices(processes, devices, tmp_path,
                                                           tmp_path_factory):
   """N processes x D devices equal one process with N*D devices, bit for bit: each run's shard
   runs the same compiled per-device program whether its neighbours are in the same process or
   not. Measured: identical `params_sha256` for all 4 runs, identical evaluation returns and
-  metrics.csv, for 2x1 (vs 2 devices) and 4x1 (vs 4 devices); 2x2 (vs 4 devices) was measured
-  equal too and is left out of the suite for its time. (One process with 2 devices
+  metrics.csv, for 2x1 (vs 2 devices); 2x2 and 4x1 (vs 4 devices) were measured equal too and
+  are left out of the suite for its time (add them to the parametrization to run them). (One process with 2 devices
   and one with 4 differ from each other by float32 rounding, see tests/train/test_scale.py, so
   the reference always has the same device count.) 2x1 is then resumed to 80 steps by 2
   processes (every process restores its shards from the orbax checkpoint) and still equals the
