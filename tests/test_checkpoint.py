@@ -8,7 +8,6 @@ so the launcher's hashes (in subprocesses) are compared against them.
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -55,18 +54,6 @@ def saved_run(program, tmp_path_factory):
   return directory, checkpoint.params_sha256(result.carry.seeds.agent.params), result
 
 
-def _tree_digest(directory):
-  h = hashlib.sha256()
-  for base, dirs, files in sorted(os.walk(directory)):
-    dirs.sort()
-    for name in sorted(files):
-      path = os.path.join(base, name)
-      h.update(path.encode())
-      with open(path, "rb") as f:
-        h.update(f.read())
-  return h.hexdigest()
-
-
 def test_resume_is_bit_identical(program, saved_run):
   directory, hashes, _ = saved_run
   assert sorted(os.listdir(directory)) == ["20", "40"]
@@ -95,23 +82,23 @@ def test_sweep_over_alpha_equals_separate_runs(program, saved_run):
   assert checkpoint.params_sha256(high.carry.seeds.agent.params)[:2] == hashes[2:]
 
 
-def test_missing_and_mismatched_checkpoints_are_rejected(saved_run, tmp_path):
+def test_missing_and_mismatched_checkpoints_are_rejected(saved_run, tmp_path, tree_digest):
   directory, _, result = saved_run
   with pytest.raises(checkpoint.CheckpointError, match="no checkpoint directory"):
     checkpoint.latest(str(tmp_path / "nothing"), DESCRIPTION)
   os.makedirs(tmp_path / "empty")
   with pytest.raises(checkpoint.CheckpointError, match="no complete checkpoint"):
     checkpoint.latest(str(tmp_path / "empty"), DESCRIPTION)
-  before = _tree_digest(directory)
+  before = tree_digest(directory)
   with pytest.raises(checkpoint.CheckpointError, match="algo is 'sql' there, 'ddpg' here"):
     checkpoint.latest(directory, {**DESCRIPTION, "algo": "ddpg"})
   like = jax.eval_shape(train.build(SQL, CONFIG, ENV, LOOP).init, jax.random.split(KEYS[0], 3))
   with pytest.raises(checkpoint.CheckpointError, match="cannot be restored|has an array"):
     checkpoint.restore(directory, 40, like)
-  assert _tree_digest(directory) == before
+  assert tree_digest(directory) == before
 
 
-def test_corrupt_checkpoint_is_rejected_untouched(saved_run, tmp_path):
+def test_corrupt_checkpoint_is_rejected_untouched(saved_run, tmp_path, tree_digest):
   directory, _, result = saved_run
   copy = str(tmp_path / "checkpoints")
   shutil.copytree(directory, copy)
@@ -120,11 +107,11 @@ def test_corrupt_checkpoint_is_rejected_untouched(saved_run, tmp_path):
       if not name.endswith(".txt"):
         with open(os.path.join(base, name), "r+b") as f:
           f.truncate(max(os.path.getsize(os.path.join(base, name)) // 3, 1))
-  before = _tree_digest(copy)
+  before = tree_digest(copy)
   like = jax.eval_shape(lambda c: c, result.carry)
   with pytest.raises(checkpoint.CheckpointError, match=f"corrupt: {copy}/40 cannot be restored"):
     checkpoint.restore(copy, 40, like)
-  assert _tree_digest(copy) == before
+  assert tree_digest(copy) == before
   with open(os.path.join(copy, "40", "description", "metadata"), "w") as f:
     f.write("{not json")
   with pytest.raises(checkpoint.CheckpointError, match="corrupt: .*40/description/metadata"):

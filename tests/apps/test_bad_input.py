@@ -7,7 +7,6 @@ be untouched; `{empty}` is an empty directory; `{bad_policy}` is a run directory
 policy is damaged; `{bad_net}` is a file that is not a SUMO network.
 """
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -96,20 +95,8 @@ CASES = {
 OUT_DEFAULTS = {"experiments.entropy_eval", "experiments.evaluate"}  # no --out added for these
 
 
-def _digest(directory) -> str:
-  h = hashlib.sha256()
-  for base, dirs, files in sorted(os.walk(directory)):
-    dirs.sort()
-    for name in sorted(files):
-      path = os.path.join(base, name)
-      h.update(path.encode())
-      with open(path, "rb") as f:
-        h.update(f.read())
-  return h.hexdigest()
-
-
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory):
+def outcomes(tmp_path_factory, tree_digest):
   """Runs every case as a subprocess (four at a time); returns {name: (rc, stderr, out)}."""
   base = tmp_path_factory.mktemp("bad_input")
   places = {"existing": base / "existing", "empty": base / "empty",
@@ -122,7 +109,7 @@ def outcomes(tmp_path_factory):
   (places["bad_policy"] / "policy" / "policy.json").write_text("{not json")
   (places["bad_policy"] / "policy" / "params.msgpack").write_bytes(b"\x00")
   places["bad_net"].write_text('<net><edge id="a"')
-  before = {k: _digest(v) for k, v in places.items() if v.is_dir()}
+  before = {k: tree_digest(v) for k, v in places.items() if v.is_dir()}
   running, results = {}, {}
   for index, (name, (module, args, _)) in enumerate(CASES.items()):
     out = base / f"out{index}"
@@ -139,7 +126,7 @@ def outcomes(tmp_path_factory):
         _, stderr = proc.communicate(timeout=300)
         results[key] = (proc.returncode, stderr, path)
       running = {}
-  after = {k: _digest(v) for k, v in places.items() if v.is_dir()}
+  after = {k: tree_digest(v) for k, v in places.items() if v.is_dir()}
   assert after == before  # earlier outputs untouched by every case
   return results
 

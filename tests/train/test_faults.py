@@ -11,7 +11,6 @@ The faults are injected by FAULT, a wrapper that patches orbax, `softq.logging` 
 every kill lands at the same point on every machine.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -102,18 +101,6 @@ def _error_lines(stderr):
   return [line for line in stderr.splitlines() if "error" in line.lower()]
 
 
-def _tree_digest(directory):
-  h = hashlib.sha256()
-  for base, dirs, files in sorted(os.walk(directory)):
-    dirs.sort()
-    for name in sorted(files):
-      path = os.path.join(base, name)
-      h.update(os.path.relpath(path, directory).encode())
-      with open(path, "rb") as f:
-        h.update(f.read())
-  return h.hexdigest()
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
   """One uninterrupted run with the same flags: its parameter hashes and metrics.csv."""
@@ -187,7 +174,7 @@ def test_a_full_disk_during_a_save_stops_with_one_line_and_resumes(reference, tm
   _assert_equals_reference(out, reference, resumed_from=20)
 
 
-def test_a_corrupt_checkpoint_is_named_and_left_untouched(reference, tmp_path):
+def test_a_corrupt_checkpoint_is_named_and_left_untouched(reference, tmp_path, tree_digest):
   """The array files of a finished run's latest checkpoint are truncated; `--resume` to a
   larger budget must say `error: corrupt:` in one line (exit 2) and change nothing in the
   checkpoints. If this fails, damaged arrays are restored silently, crash with a traceback,
@@ -200,11 +187,11 @@ def test_a_corrupt_checkpoint_is_named_and_left_untouched(reference, tmp_path):
         path = os.path.join(base, name)
         with open(path, "r+b") as f:
           f.truncate(max(os.path.getsize(path) // 3, 1))
-  before = _tree_digest(os.path.join(out, "checkpoints"))
+  before = tree_digest(os.path.join(out, "checkpoints"))
   failed = _train(f"--resume={out}", "--steps=70")
   assert failed.returncode == 2, failed.stderr[-3000:]
   assert "Traceback" not in failed.stderr
   errors = _error_lines(failed.stderr)
   assert len(errors) == 1 and errors[0].startswith("error: corrupt:"), failed.stderr[-3000:]
   assert "/checkpoints/60" in errors[0]
-  assert _tree_digest(os.path.join(out, "checkpoints")) == before
+  assert tree_digest(os.path.join(out, "checkpoints")) == before
