@@ -61,8 +61,9 @@ def sample(buffer: ReplayBuffer, key: jax.Array, batch_size: int) -> Transition:
 
 
 def num_bytes(capacity: int, obs_size: int, action_size: int, itemsize: int = 4) -> int:
-  """Bytes a buffer of this capacity takes on the device (float32 fields, bool flags)."""
-  per_item = itemsize * (2 * obs_size + action_size + 1) + 2
+  """Bytes a buffer of this capacity takes on the device: obs, action, reward, next_obs and the
+  two episode-end flags, each `itemsize` bytes per entry (float32 in the training loop)."""
+  per_item = itemsize * (2 * obs_size + action_size + 3)
   return capacity * per_item
 
 

@@ -101,3 +101,36 @@ def test_sample_frequencies_are_uniform_over_the_filled_slots(capacity, written)
   expected = n / filled
   statistic = float(np.sum((counts[:filled] - expected) ** 2) / expected)
   assert statistic < stats.chi2.ppf(1.0 - 1e-6, filled - 1), statistic
+
+
+def test_a_single_transition_is_the_only_one_sampled():
+  """A buffer of capacity 1 is valid, and with one transition stored (in a larger buffer too)
+  every sample is that transition, never an empty slot."""
+  example = jax.tree.map(lambda x: x[0], transitions(0, 1))
+  for capacity in (1, 5):
+    buf = replay.add(replay.init(capacity, example), transitions(7, 1))
+    batch = replay.sample(buf, jax.random.key(0), 64)
+    np.testing.assert_array_equal(batch.reward, np.full(64, 7.0))
+
+
+def test_add_rejects_ragged_batches_and_grow_accepts_the_same_capacity():
+  example = jax.tree.map(lambda x: x[0], transitions(0, 1))
+  buf = replay.init(4, example)
+  ragged = transitions(0, 3).replace(obs=jnp.zeros((2, 3)))
+  with pytest.raises(AssertionError):
+    replay.add(buf, ragged)
+  buf = replay.add(buf, transitions(0, 3))
+  for a, b in zip(jax.tree.leaves(replay.grow(buf, 4)), jax.tree.leaves(buf)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_num_bytes_is_what_the_buffer_holds():
+  """`num_bytes` (the memory check's figure) equals the bytes of a buffer built like the training
+  loop's: float32 obs, action, reward, next_obs and flags."""
+  obs_size, action_size, capacity = 7, 3, 50
+  example = replay.Transition(obs=jnp.zeros(obs_size), action=jnp.zeros(action_size),
+                              reward=jnp.zeros(()), next_obs=jnp.zeros(obs_size),
+                              terminal=jnp.zeros(()), truncated=jnp.zeros(()))
+  buf = replay.init(capacity, example)
+  held = sum(leaf.nbytes for leaf in jax.tree.leaves(buf.data))
+  assert replay.num_bytes(capacity, obs_size, action_size) == held
