@@ -10,7 +10,8 @@ Callers: `experiments.multigoal` / `experiments.train` (`multigoal_figure`, `lea
 `experiments.pg_common` (`band_curves`), `experiments.entropy_eval` (`entropy_*_figure`),
 `experiments.irl_routes` (`cost_weights_figure`, `route_figure`), `experiments.irl_destinations`
 (`destination_accuracy_figure`, `destination_posterior_figure`) and `experiments.s2ac_multigoal`
-(`trajectories_figure`, `entropy_heatmaps_figure`, `goal_distribution_figure`).
+(`trajectories_figure`, `entropy_heatmaps_figure`, `goal_distribution_figure`) and
+`experiments.policy_fit` (`policy_fit_figure`).
 """
 
 import matplotlib
@@ -674,4 +675,60 @@ def observation_traces_figure(path: str, paths: np.ndarray, lengths: np.ndarray,
     ax.set_ylabel(f"obs[{i}]")
   axes[0, 0].legend(fontsize=7, ncol=5, loc="upper right")
   axes[-1, 0].set_xlabel("environment step")
+  return _save(fig, path, title)
+
+
+def policy_fit_figure(path: str, density: np.ndarray, means: np.ndarray, panels, title: str):
+  """Policy samples over a known target density on the action box `[-1, 1]^d`, d in {1, 2}.
+
+  The first panel is the target alone; each further panel shows one policy's samples (up to
+  2 000 points for d = 2, a histogram for d = 1) over the same density.
+
+  Args:
+    path: output PNG path.
+    density: the target density on a midpoint grid, `[n]` (d = 1) or `[n, n]` (d = 2, indexed
+      `[a_1 cell, a_2 cell]`).
+    means: `[K, d]` mixture component means, marked in every panel.
+    panels: `(label, samples [N, d], subtitle)` per policy.
+    title: figure title.
+  Returns:
+    The figure.
+  """
+  density, means = np.asarray(density), np.asarray(means)
+  n = len(panels) + 1
+  cols = min(n, 4)
+  rows = -(-n // cols)
+  fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(3.4 * cols, 3.1 * rows + 0.6))
+  for ax in axes.ravel()[n:]:
+    ax.axis("off")
+  cells = density.shape[0]
+  centres = -1.0 + (np.arange(cells) + 0.5) * (2.0 / cells)
+  for index, ax in enumerate(axes.ravel()[:n]):
+    label, samples, subtitle = ("target p ∝ exp(Q/α)", None, "") if index == 0 else \
+        panels[index - 1]
+    if density.ndim == 1:
+      ax.plot(centres, density, color="black", linewidth=1.2, label="target density")
+      if samples is not None:
+        ax.hist(np.asarray(samples)[:, 0], bins=50, range=(-1, 1), density=True,
+                color="tab:blue", alpha=0.6, label="policy samples")
+      ax.set_xlim(-1, 1)
+      ax.set_xlabel("a₁")
+      ax.set_ylabel("density")
+      ax.legend(fontsize=7)
+    else:
+      image = ax.imshow(density.T, origin="lower", extent=(-1, 1, -1, 1), cmap="Greys")
+      fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="target density")
+      if samples is not None:
+        shown = np.asarray(samples)[:2000]
+        ax.scatter(shown[:, 0], shown[:, 1], s=2, color="tab:blue", alpha=0.5,
+                   label="policy samples")
+      ax.scatter(means[:, 0], means[:, 1], marker="x", color="red", s=30,
+                 label="component means")
+      ax.set_xlim(-1, 1)
+      ax.set_ylim(-1, 1)
+      ax.set_aspect("equal")
+      ax.set_xlabel("a₁")
+      ax.set_ylabel("a₂")
+      ax.legend(fontsize=6, loc="lower left")
+    ax.set_title(label + (f"\n{subtitle}" if subtitle else ""), fontsize=8)
   return _save(fig, path, title)
