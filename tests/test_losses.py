@@ -117,3 +117,12 @@ def test_ddpg_preactivation_penalty_revives_a_saturated_actor():
   pre = jnp.array([[100.0]])
   assert float(jax.grad(loss)(pre, 0.0)[0, 0]) == 0.0
   np.testing.assert_allclose(jax.grad(loss)(pre, 1e-3)[0, 0], 2e-3 * 100.0, rtol=1e-6)
+
+
+def test_sac_alpha_loss_value_and_scalar_temperature():
+  """`-mean(log α · (log π + target))`, and a non-scalar `log α` is refused (one temperature)."""
+  log_probs = jnp.array([-1.0, 0.5, 2.0])
+  np.testing.assert_allclose(losses.sac_alpha_loss(jnp.asarray(0.3), log_probs, -2.0),
+                             -0.3 * np.mean([-3.0, -1.5, 0.0]), rtol=1e-6)
+  with pytest.raises(AssertionError):
+    losses.sac_alpha_loss(jnp.zeros(2), log_probs, -2.0)

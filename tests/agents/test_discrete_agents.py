@@ -98,22 +98,31 @@ def test_soft_targets_tend_to_hard_targets(x64, convention):
   assert errors[-1] < 1e-4 < errors[0]
 
 
-def test_naive_and_proper_pg_losses(x64):
-  """Proper = naive with KL penalties inside the returns; both differ only there (Eq. 79–80)."""
+@pytest.mark.parametrize("reference,n_steps", [(None, None), ("skewed", 2)])
+def test_naive_and_proper_pg_losses(x64, reference, n_steps):
+  """Proper = naive with KL penalties inside the returns; both differ only there (Eq. 79–80).
+  Checked against brute force with the uniform reference to the end of the rollout, and with a
+  skewed reference `π̄ = (0.6, 0.3, 0.1)` and 2-step returns (both must reach the KL and the
+  returns)."""
   key = jax.random.key(6)
   rewards, _, next_values, terminals, dones, _ = _rollout(key)
   logits = jax.random.normal(key, rewards.shape + (3,), jnp.float64)
   actions = jax.random.randint(key, rewards.shape, 0, 3)
   values = 0.5 * next_values
   log_pi = jax.nn.log_softmax(logits)
-  args = (values, rewards, next_values, terminals, dones, 0.9, 0.3)
+  log_reference = None if reference is None else jnp.log(jnp.array([0.6, 0.3, 0.1]))
+  args = (values, rewards, next_values, terminals, dones, 0.9, 0.3, log_reference, n_steps)
   naive = losses.naive_pg_loss(log_pi, actions, *args)
   proper = losses.proper_pg_loss(log_pi, actions, *args)
-  kls = losses.relative_entropy(log_pi)
-  taken = jnp.take_along_axis(log_pi, actions[..., None], -1)[..., 0]
+  probs = np.exp(np.asarray(log_pi))
+  reference_logs = (np.full(3, -np.log(3.0)) if log_reference is None
+                    else np.asarray(log_reference))
+  kls = jnp.asarray(np.sum(probs * (np.asarray(log_pi) - reference_logs), axis=-1))
+  taken = jnp.asarray(np.take_along_axis(np.asarray(log_pi), np.asarray(actions)[..., None],
+                                         -1)[..., 0])
   for loss, kl_in_return in ((naive, jnp.zeros_like(kls)), (proper, kls)):
     returns = _brute_force_targets(*map(np.asarray, (rewards, kl_in_return, next_values,
-                                                     terminals, dones)), 0.9, 0.3, None)
+                                                     terminals, dones)), 0.9, 0.3, n_steps)
     returns = returns - 0.3 * np.asarray(kl_in_return)
     want = jnp.mean(-taken * (returns - values) + 0.3 * kls)
     np.testing.assert_allclose(loss, want, atol=TOL, rtol=0)
