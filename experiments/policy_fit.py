@@ -9,8 +9,8 @@ are then zero), then `act` draws samples and `entropy` gives the policy's own es
   python -m experiments.policy_fit --algo s2ac,s2ac_fixed,s2ac_amortized,sac,sql \
       --energy three_goal --alpha 0.2,1 --num_steps 3,10 --out DIR
 
-Comma lists of --alpha, --num_particles (m), --num_steps (L), --step_size (eps) and
---bandwidth are swept (their product; SAC takes only alpha, SQL alpha, m and the bandwidth).
+Comma lists of --alpha, --num_particles (m), --num_steps (L), --step_size (eps), --bandwidth
+and --log_det are swept (their product; SAC takes only alpha, SQL alpha, m and the bandwidth).
 Writes DIR/results.json (target entropy and component masses by quadrature, each fit's estimate,
 sample masses, binned total variation, saturation) and DIR/samples_alpha{A}.png.
 """
@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
-from softq import agents, cli, energies, kernels, launch, networks, plotting
+from softq import agents, cli, energies, kernels, launch, networks, plotting, stein
 from softq.types import Transition
 
 FLAGS = flags.FLAGS
@@ -42,6 +42,8 @@ flags.DEFINE_string("num_steps", "10", "comma list of S2AC SVGD steps L (>= 0)")
 flags.DEFINE_string("step_size", "0.1", "comma list of S2AC SVGD step sizes eps (> 0)")
 flags.DEFINE_string("bandwidth", "median",
                     f"comma list of bandwidth rules ({', '.join(kernels.BANDWIDTHS)}) or numbers")
+flags.DEFINE_string("log_det", "trace",
+                    f"comma list of S2AC log-det forms ({', '.join(stein.LOG_DETS)})")
 flags.DEFINE_integer("iterations", 2000, "actor updates per fit (>= 0)")
 flags.DEFINE_integer("samples", 10000, "policy samples per fit (>= 1000)")
 flags.DEFINE_integer("seed", 0, "PRNG seed")
@@ -99,8 +101,8 @@ def fit_policy(algo: str, point: dict, mixture: energies.Mixture, target: energi
 
   Args:
     algo: one of `ALGOS`.
-    point: the swept values (`alpha`, `num_particles`, `num_steps`, `step_size`, `bandwidth`;
-      `None` where the algorithm has no such setting).
+    point: the swept values (`alpha`, `num_particles`, `num_steps`, `step_size`, `bandwidth`,
+      `log_det`; `None` where the algorithm has no such setting).
     target: `energies.boltzmann_target(mixture, point["alpha"])`.
     iterations: agent updates.
     num_samples: policy samples measured.
@@ -174,7 +176,8 @@ def _agent_config(algo: str, point: dict, dim: int):
   variant = {"s2ac": "phi_theta", "s2ac_fixed": "phi", "s2ac_amortized": "amortized"}[algo]
   return "s2ac", agents.s2ac.Config(
       variant=variant, alpha=alpha, num_particles=point["num_particles"],
-      num_steps=point["num_steps"], step_size=point["step_size"], bandwidth=point["bandwidth"])
+      num_steps=point["num_steps"], step_size=point["step_size"], bandwidth=point["bandwidth"],
+      log_det=point["log_det"])
 
 
 def _has_estimate(algo: str) -> bool:
@@ -195,7 +198,8 @@ def _points(algo: str, sweep: dict) -> list[dict]:
   return points
 
 
-SYMBOLS = {"num_particles": "m", "num_steps": "L", "step_size": "ε", "bandwidth": "h"}
+SYMBOLS = {"num_particles": "m", "num_steps": "L", "step_size": "ε", "bandwidth": "h",
+           "log_det": "log-det"}
 
 
 def _label(algo: str, point: dict) -> str:
@@ -251,6 +255,8 @@ def _validate_flags():
           "bandwidth", _bandwidth,
           lambda x: isinstance(x, str) or (math.isfinite(x) and x > 0),
           f"{', '.join(kernels.BANDWIDTHS)} or numbers > 0"),
+      "log_det": _parse_list("log_det", str, lambda x: x in stein.LOG_DETS,
+                             ", ".join(stein.LOG_DETS)),
   }
   if "sql" in algos and any(not isinstance(b, str) for b in sweep["bandwidth"]):
     cli.fail("--bandwidth: sql takes only named rules; accepted: "

@@ -28,7 +28,7 @@ def test_every_agent_sees_the_energy_as_its_critic():
   obs = jnp.zeros((7, 1))
   for algo in ("sac", "s2ac", "sql"):
     point = {"alpha": 1.0, "num_particles": 4, "num_steps": 1, "step_size": 0.1,
-             "bandwidth": "median"}
+             "bandwidth": "median", "log_det": "trace"}
     name, config = policy_fit._agent_config(algo, point, 2)
     agent = agents.AGENTS[name]
     state = agent.init(config, jax.random.PRNGKey(0), 1, 2)
@@ -43,7 +43,7 @@ def test_s2ac_estimate_is_exact_without_svgd_steps():
   (2 560 particles) is within Monte Carlo error of the exact entropy by quadrature, and the
   fit record reports it; nothing is above the box bound."""
   point = {"alpha": 1.0, "num_particles": 10, "num_steps": 0, "step_size": 0.1,
-           "bandwidth": "median"}
+           "bandwidth": "median", "log_det": "trace"}
   target = energies.boltzmann_target(MIXTURE, 1.0, cells=200)
   fit, samples = policy_fit.fit_policy("s2ac_fixed", point, MIXTURE, target,
                                        jax.random.PRNGKey(0), 0, 2000)
