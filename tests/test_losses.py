@@ -104,8 +104,12 @@ def test_amortized_surrogate_gradient_is_direction_times_jacobian(x64):
 
 def test_ddpg_actor_loss():
   assert float(losses.ddpg_actor_loss(jnp.array([1.0, 3.0]))) == -2.0
-  pre = jnp.array([[1.0, -2.0], [0.0, 3.0]])  # mean squared norm (5 + 9) / 2 = 7
-  assert float(losses.ddpg_actor_loss(jnp.array([1.0, 3.0]), pre, 0.5)) == -2.0 + 3.5
+  # Mean over the batch of the squared norm over action coordinates: (5 + 9 + 1) / 3 = 5 (the
+  # other order, mean over coordinates of sums over the batch, gives (2 + 14) / 2 = 8).
+  pre = jnp.array([[1.0, -2.0], [0.0, 3.0], [1.0, 0.0]])
+  q = jnp.array([1.0, 3.0, 2.0])
+  assert float(losses.ddpg_actor_loss(q, pre, 0.5)) == -2.0 + 2.5
+  assert float(losses.ddpg_actor_loss(q, pre)) == -2.0  # no penalty unless one is given
 
 
 def test_ddpg_preactivation_penalty_revives_a_saturated_actor():
