@@ -133,12 +133,13 @@ def test_sac_alpha_loss_value_and_scalar_temperature():
 
 
 def test_s2ac_losses_keep_float32_inputs_in_float32():
-  """A Python-float α does not promote float32 critic values to float64 (with x64 enabled, as
-  the identity tests run): targets and actor loss stay in the inputs' dtype."""
+  """A float64 α (x64 enabled, as the identity tests run) does not promote float32 critic values
+  to float64: targets and actor loss stay in the dtype of the rewards and log-probabilities."""
   with jax.enable_x64(True):
     q = jnp.ones((2, 3, 4), jnp.float32)
     log_probs = jnp.zeros((3, 4), jnp.float32)
     rewards = jnp.ones(3, jnp.float32)
+    alpha = jnp.asarray(0.5, jnp.float64)
     assert losses.s2ac_targets(rewards, q, log_probs, jnp.zeros(3, jnp.float32), 0.9,
-                               0.5).dtype == jnp.float32
-    assert losses.s2ac_actor_loss(q, log_probs, 0.5).dtype == jnp.float32
+                               alpha).dtype == jnp.float32
+    assert losses.s2ac_actor_loss(q, log_probs, alpha).dtype == jnp.float32
