@@ -109,7 +109,7 @@ def fit_policy(algo: str, point: dict, mixture: energies.Mixture, target: energi
   Returns:
     `(fit record, samples [num_samples, d])`.
   """
-  name, config = _agent_config(algo, point, mixture.dim)
+  name, config = _agent_config(algo, point)
   agent = agents.AGENTS[name]
   k_init, k_act, k_entropy = jax.random.split(key, 3)
   batch = _dummy_batch(config.batch_size, mixture.dim)
@@ -164,9 +164,8 @@ def _energy_critic(mixture: energies.Mixture):
   return interceptor
 
 
-def _agent_config(algo: str, point: dict, dim: int):
+def _agent_config(algo: str, point: dict):
   """`(agent name, Config)` for one fit: the agent's defaults with the swept values."""
-  del dim
   alpha = point["alpha"]
   if algo == "sac":
     return "sac", agents.sac.Config(alpha=alpha)

@@ -29,7 +29,7 @@ def test_every_agent_sees_the_energy_as_its_critic():
   for algo in ("sac", "s2ac", "sql"):
     point = {"alpha": 1.0, "num_particles": 4, "num_steps": 1, "step_size": 0.1,
              "bandwidth": "median", "log_det": "trace"}
-    name, config = policy_fit._agent_config(algo, point, 2)
+    name, config = policy_fit._agent_config(algo, point)
     agent = agents.AGENTS[name]
     state = agent.init(config, jax.random.PRNGKey(0), 1, 2)
     with nn.intercept_methods(policy_fit._energy_critic(MIXTURE)):
