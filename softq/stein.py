@@ -5,6 +5,7 @@ Particles live in pre-squash space `u in R^d`, actions are `a = tanh(u)`. All fu
 particle sets `[..., m, d]` with any leading batch axes and are jit / vmap / grad friendly.
 """
 
+import math
 from typing import Callable
 
 import chex
@@ -250,3 +251,19 @@ def sample_stein_policy(
   noise = jax.random.truncated_normal(key, -truncation, truncation, shape, dtype=mean.dtype)
   return stein_policy(mean, std, noise, score_fn, num_steps, step_size, bandwidth, truncation,
                       log_det)
+
+
+def entropy_above_box_bound(log_probs: jax.Array, action_size: int) -> jax.Array:
+  """Fraction of states whose entropy estimate `-(1/m) sum_i log pi(a_i|s)` exceeds `d log 2`.
+
+  No density on the action box `[-1, 1]^d` has an entropy above `d log 2` (the uniform
+  density's), so the estimate of a state counted here is wrong by construction (§3.3, §3.11).
+
+  Args:
+    log_probs: `log pi(a_i|s)`, `[..., m]`.
+    action_size: `d`.
+  Returns:
+    scalar in `[0, 1]`.
+  """
+  estimate = -jnp.mean(log_probs, axis=-1)
+  return jnp.mean(estimate > action_size * math.log(2.0))

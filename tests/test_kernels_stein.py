@@ -147,3 +147,11 @@ def test_amortized_svgd_covers_both_modes_of_a_bimodal_energy():
   near_modes = np.mean(np.abs(np.abs(a[:, 0]) - 0.5) < 0.1)
   near_centre = np.mean(np.abs(a[:, 0]) < 0.1)
   assert near_modes > 1.5 * near_centre, (near_modes, near_centre)  # bimodal, not one blob
+
+
+def test_entropy_above_box_bound_counts_impossible_estimates():
+  """States whose estimate exceeds `d log 2` (here 2 log 2 ≈ 1.386) are counted, others not."""
+  log_probs = jnp.array([[-1.0, -1.2], [-1.5, -1.5], [2.0, -10.0], [-1.38, -1.39]])
+  # estimates 1.1, 1.5, 4.0, 1.385: two of four above the bound.
+  assert float(stein.entropy_above_box_bound(log_probs, 2)) == 0.5
+  assert float(stein.entropy_above_box_bound(log_probs, 3)) == 0.25  # bound 2.079

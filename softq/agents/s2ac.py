@@ -274,7 +274,8 @@ def update(config: Config, state: TrainState, batch: Transition):
   c_updates, critic_opt_state = opt.update(c_grads, state.critic_opt_state, params.critic)
   a_updates, actor_opt_state = opt.update(a_grads, state.actor_opt_state, params.actor)
   new_critic = optax.apply_updates(params.critic, c_updates)
-  metrics = {"critic_loss": c_loss, "actor_loss": a_loss, "entropy": -jnp.mean(log_probs)}
+  metrics = {"critic_loss": c_loss, "actor_loss": a_loss, "entropy": -jnp.mean(log_probs),
+             "entropy_above_bound": stein.entropy_above_box_bound(log_probs, d)}
   sampler_params, sampler_opt_state = params.sampler, state.sampler_opt_state
   if config.variant == "amortized":
     s_loss, s_grads = jax.value_and_grad(sampler_loss, argnums=1)(
