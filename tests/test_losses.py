@@ -143,3 +143,21 @@ def test_s2ac_losses_keep_float32_inputs_in_float32():
     assert losses.s2ac_targets(rewards, q, log_probs, jnp.zeros(3, jnp.float32), 0.9,
                                alpha).dtype == jnp.float32
     assert losses.s2ac_actor_loss(q, log_probs, alpha).dtype == jnp.float32
+
+
+def test_twin_q_loss_sums_critics_of_batch_means():
+  """`Σ_k mean_B (Q_k - y)²` on K = 2 critics and B = 3 states (not the mean over critics)."""
+  q = jnp.array([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]])
+  y = jnp.array([1.0, 1.0, 4.0])
+  # critic 0: (1 + 0 + 4) / 3; critic 1: (0 + 0 + 9) / 3
+  np.testing.assert_allclose(losses.twin_q_loss(q, y), 5.0 / 3.0 + 3.0, rtol=1e-6)
+
+
+def test_soft_n_step_targets_keep_float32_inputs_in_float32():
+  """Float32 rewards and flags give float32 targets with x64 enabled (flags are cast to the
+  rewards' dtype, not to the default float)."""
+  with jax.enable_x64(True):
+    x = jnp.ones((4, 2), jnp.float32)
+    targets = losses.soft_n_step_targets(x, 0 * x, x, jnp.zeros((4, 2), jnp.int32),
+                                         jnp.zeros((4, 2), jnp.int32), 0.9, 0.1, 2)
+    assert targets.dtype == jnp.float32
