@@ -161,3 +161,23 @@ def test_soft_n_step_targets_keep_float32_inputs_in_float32():
     targets = losses.soft_n_step_targets(x, 0 * x, x, jnp.zeros((4, 2), jnp.int32),
                                          jnp.zeros((4, 2), jnp.int32), 0.9, 0.1, 2)
     assert targets.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("name", ["soft_value", "soft_q_targets", "discrete_soft_value",
+                                  "boltzmann_policy", "relative_entropy"])
+def test_losses_keep_float32_inputs_in_float32(name):
+  """With x64 enabled, float64 temperatures, integer flags and a float64 reference policy do not
+  promote float32 values: each function returns the dtype of its values."""
+  with jax.enable_x64(True):
+    q = jnp.ones((3, 4), jnp.float32)
+    t64 = jnp.asarray(0.5, jnp.float64)
+    reference = jnp.log(jnp.array([0.4, 0.3, 0.2, 0.1], jnp.float64))
+    calls = {
+        "soft_value": lambda: losses.soft_value(q, t64),
+        "soft_q_targets": lambda: losses.soft_q_targets(q[:, 0], q[:, 1],
+                                                        jnp.zeros(3, jnp.int32), 0.9),
+        "discrete_soft_value": lambda: losses.discrete_soft_value(q, t64, reference),
+        "boltzmann_policy": lambda: losses.boltzmann_policy(q, t64, reference),
+        "relative_entropy": lambda: losses.relative_entropy(jax.nn.log_softmax(q), reference),
+    }
+    assert calls[name]().dtype == jnp.float32
