@@ -155,3 +155,10 @@ def test_entropy_above_box_bound_counts_impossible_estimates():
   # estimates 1.1, 1.5, 4.0, 1.385: two of four above the bound.
   assert float(stein.entropy_above_box_bound(log_probs, 2)) == 0.5
   assert float(stein.entropy_above_box_bound(log_probs, 3)) == 0.25  # bound 2.079
+
+
+def test_bandwidth_defaults_to_the_median_rule():
+  x = jax.random.normal(jax.random.key(8), (3, 7, 2))
+  np.testing.assert_array_equal(kernels.bandwidth(x), kernels.median_bandwidth(x))
+  with pytest.raises(ValueError, match="accepted: median"):
+    kernels.bandwidth(x, "widest")
