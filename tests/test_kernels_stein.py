@@ -162,3 +162,8 @@ def test_bandwidth_defaults_to_the_median_rule():
   np.testing.assert_array_equal(kernels.bandwidth(x), kernels.median_bandwidth(x))
   with pytest.raises(ValueError, match="accepted: median"):
     kernels.bandwidth(x, "widest")
+
+
+def test_bandwidth_needs_two_particles():
+  with pytest.raises(ValueError, match="at least 2 particles, got m=1"):
+    kernels.median_bandwidth(jnp.zeros((1, 2)))
