@@ -55,7 +55,8 @@ def collect(mutants_dir: pathlib.Path) -> tuple[dict, list[str]]:
 
 
 def table(counts: dict) -> str:
-  columns = ("killed", "survived", "equivalent", "no tests", "timeout", "suspicious")
+  columns = ("killed", "survived", "equivalent", "no tests", "timeout", "suspicious",
+             "not checked")
   lines = ["| module | mutants | " + " | ".join(columns) + " | survival |",
            "|---|---:|" + "---:|" * len(columns) + "---:|"]
   total = collections.Counter()
@@ -68,9 +69,10 @@ def table(counts: dict) -> str:
 
 def _row(name, c, columns) -> str:
   n = sum(c.values())
+  checked = n - c["not checked"]
   alive = c["survived"] + c["no tests"]
-  return (f"| {name} | {n} | " + " | ".join(str(c[k]) for k in columns)
-          + f" | {100.0 * alive / max(n, 1):.1f} % |")
+  survival = f"{100.0 * alive / checked:.1f} %" if checked else "—"
+  return f"| {name} | {n} | " + " | ".join(str(c[k]) for k in columns) + f" | {survival} |"
 
 
 def main() -> int:
@@ -83,8 +85,8 @@ def main() -> int:
     return 2
   counts, unexplained = collect(mutants_dir)
   print(table(counts))
-  print("\nsurvival = (survived + no tests) / mutants; equivalent mutants are listed with their "
-        f"reason in {os.path.relpath(EQUIVALENT, ROOT)}")
+  print("\nsurvival = (survived + no tests) / checked mutants; equivalent mutants are listed with "
+        f"their reason in {os.path.relpath(EQUIVALENT, ROOT)}")
   if unexplained:
     print(f"\n{len(unexplained)} unexplained survivors:")
     print("\n".join(unexplained))
