@@ -134,3 +134,12 @@ def test_num_bytes_is_what_the_buffer_holds():
   buf = replay.init(capacity, example)
   held = sum(leaf.nbytes for leaf in jax.tree.leaves(buf.data))
   assert replay.num_bytes(capacity, obs_size, action_size) == held
+
+
+def test_init_keeps_the_example_dtypes():
+  """With x64 enabled a float32 / int32 example still gives float32 / int32 storage (the buffer
+  is half the size a default-dtype one would be)."""
+  with jax.enable_x64(True):
+    example = jax.tree.map(lambda x: x[0], transitions(0, 1)).replace(terminal=jnp.int32(0))
+    buf = replay.init(3, example)
+    assert buf.data.obs.dtype == jnp.float32 and buf.data.terminal.dtype == jnp.int32
