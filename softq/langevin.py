@@ -3,9 +3,9 @@
 These are the baselines of the entropy-evaluation study: each sampler moves particles with the
 target score and updates `log q` by the change of variables of its map: SGLD and deterministic
 Langevin with the same first-order formula as SVGD, `log q^{l+1} = log q^l - tr(d drift / du)`
-(§3.2), HMC with the exact log-det of its leapfrog trajectory. The updates are not invertible maps of the
-particle distribution (noise, or a freshly drawn velocity), so the estimate is *expected to be
-wrong* (Messaoud et al. 2024, Prop. 3.4); that failure is what §3.10 demonstrates.
+(§3.2), HMC with the exact log-det of its leapfrog trajectory. The updates are not invertible
+maps of the particle distribution (noise, or a freshly drawn velocity), so the estimate is
+*expected to be wrong* (Messaoud et al. 2024, Prop. 3.4); that failure is what §3.10 shows.
 
 `score_fn: [..., m, d] -> [..., m, d]` must act on each particle independently (the trace is taken
 with `d` Jacobian-vector products, one per coordinate, shared by all particles).
@@ -110,7 +110,7 @@ def score_and_jacobian(score_fn: ScoreFn, particles: jax.Array) -> tuple[jax.Arr
     score_fn: per-particle score, `[..., m, d] -> [..., m, d]`.
     particles: `[..., m, d]`.
   Returns:
-    `(scores, jacobian)`: `[..., m, d]`, `[..., m, d, d]` with `jacobian[..., a, b] = d g_a / d u_b`.
+    `(scores, jacobian)`: `[..., m, d]`, `[..., m, d, d]`, `jacobian[..., a, b] = d g_a / d u_b`.
   """
   scores, jvp = jax.linearize(score_fn, particles)
   d = particles.shape[-1]
@@ -126,7 +126,8 @@ def leapfrog(
     step_size,
     num_leapfrog: int,
 ) -> tuple[jax.Array, jax.Array]:
-  """`num_leapfrog` leapfrog steps from `(u, v)` and the log-det of `u_0 -> u_L` for fixed `v` (§3.10).
+  """`num_leapfrog` leapfrog steps from `(u, v)`, and the log-det of `u_0 -> u_L` at fixed `v`
+  (§3.10).
 
   Kick `v <- v + c eps g(u)` (`c = 1/2` for the first kick, 1 after), drift `u <- u + eps v`. The
   Jacobian `J = d u / d u_0` is carried with `K = d v / d u_0` (`J = I`, `K = 0` at the start):

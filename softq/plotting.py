@@ -9,7 +9,7 @@ so tests can inspect what was drawn.
 Callers: `experiments.multigoal` / `experiments.train` (`multigoal_figure`, `learning_curves`),
 `experiments.pg_common` (`band_curves`), `experiments.entropy_eval` (`entropy_*_figure`),
 `experiments.irl_routes` (`cost_weights_figure`, `route_figure`), `experiments.irl_destinations`
-(`destination_accuracy_figure`, `destination_posterior_figure`) and `experiments.s2ac_multigoal`
+(`destination_accuracy_figure`, `destination_posterior_figure`), `experiments.s2ac_multigoal`
 (`trajectories_figure`, `entropy_heatmaps_figure`, `goal_distribution_figure`) and
 `experiments.policy_fit` (`policy_fit_figure`).
 """
