@@ -126,8 +126,7 @@ def leapfrog(
     step_size,
     num_leapfrog: int,
 ) -> tuple[jax.Array, jax.Array]:
-  """`num_leapfrog` leapfrog steps from `(u, v)`, and the log-det of `u_0 -> u_L` at fixed `v`
-  (§3.10).
+  """`L` leapfrog steps from `(u, v)` and the log-det of the map `u_0 -> u_L` at fixed `v` (§3.10).
 
   Kick `v <- v + c eps g(u)` (`c = 1/2` for the first kick, 1 after), drift `u <- u + eps v`. The
   Jacobian `J = d u / d u_0` is carried with `K = d v / d u_0` (`J = I`, `K = 0` at the start):
