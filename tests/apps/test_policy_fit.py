@@ -14,8 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import integrate, stats
 
-from experiments import policy_fit
-from softq import agents, energies
+from softq import agents, energies, policy_fit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MIXTURE = energies.parse("two_unequal")
@@ -29,10 +28,10 @@ def test_every_agent_sees_the_energy_as_its_critic():
   for algo in ("sac", "s2ac", "sql"):
     point = {"alpha": 1.0, "num_particles": 4, "num_steps": 1, "step_size": 0.1,
              "bandwidth": "median", "log_det": "trace"}
-    name, config = policy_fit._agent_config(algo, point)
+    name, config = policy_fit.agent_config(algo, point)
     agent = agents.AGENTS[name]
     state = agent.init(config, jax.random.PRNGKey(0), 1, 2)
-    with nn.intercept_methods(policy_fit._energy_critic(MIXTURE)):
+    with nn.intercept_methods(policy_fit.energy_critic(MIXTURE)):
       q = agent.q_values(config, state.params, obs, a)
     np.testing.assert_allclose(q, energies.value(MIXTURE, a), rtol=1e-6)
     assert not np.allclose(agent.q_values(config, state.params, obs, a), q)

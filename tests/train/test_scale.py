@@ -146,7 +146,7 @@ def test_replay_memory_is_reported_and_refused_when_too_large():
   small = train.LoopConfig(total_steps=1000, chunk_steps=100, warmup_steps=10,
                            replay_capacity=1000)
   per_run, total = train.replay_bytes(env, small, 4)
-  assert per_run == 1000 * (4 * (2 * 2 + 2 + 1) + 2) and total == 4 * per_run
+  assert per_run == 1000 * 4 * (2 * 2 + 2 + 3) and total == 4 * per_run  # float32 fields
   assert "MiB per run" in train.check_memory(env, small, 4)
   huge = train.LoopConfig(total_steps=10**12, chunk_steps=10**6, warmup_steps=10,
                           replay_capacity=10**12)
