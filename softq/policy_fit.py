@@ -56,7 +56,9 @@ def fit_policy(algo: str, point: dict, mixture: energies.Mixture, target: energi
     return samples, estimate
 
   with nn.intercept_methods(energy_critic(mixture)):
-    state = train(agent.init(config, k_init, 1, mixture.dim))
+    state = agent.init(config, k_init, 1, mixture.dim)
+    if iterations:  # a zero-length scan would still compile the update
+      state = train(state)
     samples, estimate = measure(state.params)
   samples = np.asarray(samples, np.float64)
   finite = bool(np.all(np.isfinite(samples)))
