@@ -45,7 +45,7 @@ SPEC_FORMAT = "mixture:W@X,Y~S;W@X,Y~S;... (weight > 0, one mean per coordinate,
 
 
 def parse(spec: str) -> Mixture:
-  """A `Mixture` from `mixture:W@X,Y~S;...` or a name in `PRESETS`.
+  """A `Mixture` from `mixture:W@X,Y~S;...` or a name in `PRESETS` (§3.11).
 
   Raises:
     ValueError: with one line naming the problem and the accepted forms.
@@ -73,7 +73,7 @@ def parse(spec: str) -> Mixture:
 
 
 def value(mixture: Mixture, actions: jax.Array) -> jax.Array:
-  """`Q(a) = log sum_k W_k N(a; mu_k, S_k^2 I)`: `[..., d] -> [...]`."""
+  """`Q(a) = log sum_k W_k N(a; mu_k, S_k^2 I)`: `[..., d] -> [...]` (§3.11)."""
   means = jnp.asarray(mixture.means, actions.dtype)
   stds = jnp.asarray(mixture.stds, actions.dtype)
   d = mixture.dim
@@ -100,7 +100,8 @@ class Target(NamedTuple):
 
 
 def boltzmann_target(mixture: Mixture, alpha: float, cells: int = 400) -> Target:
-  """The box-restricted Boltzmann target by midpoint quadrature in float64.
+  """The box-restricted Boltzmann target `p ∝ exp(Q/alpha)` by midpoint quadrature in float64
+  (§3.11).
 
   Args:
     cells: grid cells per coordinate (`cells^d` in all; d <= 3).
@@ -121,27 +122,27 @@ def boltzmann_target(mixture: Mixture, alpha: float, cells: int = 400) -> Target
 
 
 def entropy(target: Target) -> float:
-  """Differential entropy `-∫ p log p` of the target on the box (midpoint rule)."""
+  """Differential entropy `-∫ p log p` of the target on the box (midpoint rule, §3.11)."""
   p = target.probs[target.probs > 0]
   density = p / target.cell_volume
   return float(-np.sum(p * np.log(density)))
 
 
 def component_masses(mixture: Mixture, target: Target) -> np.ndarray:
-  """Mass `[K]` of the target in each component's nearest-mean region."""
+  """Mass `[K]` of the target in each component's nearest-mean region (§3.11)."""
   owner = nearest_component(mixture, target.points)
   return np.bincount(owner, weights=target.probs, minlength=len(mixture.weights))
 
 
 def component_fractions(mixture: Mixture, samples: np.ndarray) -> np.ndarray:
-  """Fraction `[K]` of `samples [n, d]` whose nearest component mean is each component's."""
+  """Fraction `[K]` of `samples [n, d]` nearest to each component mean (§3.11)."""
   owner = nearest_component(mixture, samples)
   return np.bincount(owner, minlength=len(mixture.weights)) / len(samples)
 
 
 def binned_total_variation(target: Target, samples: np.ndarray, bins: int = 20) -> float:
-  """`½ Σ |p_b - q_b|` over `bins^d` equal boxes, `q` the samples' histogram (a sample-based
-  divergence; 0 for a perfect fit up to sampling noise of order `sqrt(bins^d / n)`)."""
+  """`½ Σ |p_b - q_b|` over `bins^d` equal boxes, `q` the histogram of `samples [n, d]` (a
+  sample-based divergence, §3.11; 0 for a perfect fit up to noise of order `sqrt(bins^d / n)`)."""
   d = target.points.shape[1]
   edges = [np.linspace(-1.0, 1.0, bins + 1)] * d
   p, _ = np.histogramdd(target.points, bins=edges, weights=target.probs)

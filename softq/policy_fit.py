@@ -80,7 +80,8 @@ def fit_policy(algo: str, point: dict, mixture: energies.Mixture, target: energi
 
 
 def energy_critic(mixture: energies.Mixture):
-  """A flax interceptor: critic networks return the energy `Q(a)` (twin: stacked twice)."""
+  """A flax interceptor (§3.11): critic networks return the energy `Q(a)` for actions
+  `[..., d]`, shaped `[...]` (`QNetwork`) or `[2, ...]` (`TwinQNetwork`, the same twice)."""
   def interceptor(next_fun, args, kwargs, context):
     if context.method_name == "__call__":
       if isinstance(context.module, networks.TwinQNetwork):
@@ -93,7 +94,7 @@ def energy_critic(mixture: energies.Mixture):
 
 
 def agent_config(algo: str, point: dict):
-  """`(agent name, Config)` for one fit: the agent's defaults with the swept values."""
+  """`(agent name, Config)` for one fit: the agent's defaults with the swept values (§3.11)."""
   alpha = point["alpha"]
   if algo == "sac":
     return "sac", agents.sac.Config(alpha=alpha)
