@@ -25,11 +25,17 @@ def feature_city(seed=0, dtype=np.float32):
                              edge_features=np.zeros((city.src.shape[0], 0), dtype))
 
 
-def test_gradient_is_empirical_minus_expected_and_matches_finite_differences(x64):
+def _twelve_trips():
+  """The feature city, 12 noiseless demonstrations under `θ = (-3, -1, -0.3)` and their
+  `trip_set`."""
   city = feature_city(0, np.float64)
   true_theta = np.array([-3.0, -1.0, -0.3])
   trips = data.synthesize_trips(city, true_theta, 12, HORIZON, 0.0, seed=0, min_hops=3)
-  trip_data = learning.trip_set(city, trips)
+  return city, trips, learning.trip_set(city, trips)
+
+
+def test_gradient_is_empirical_minus_expected_and_matches_finite_differences(x64):
+  city, trips, trip_data = _twelve_trips()
   theta = jnp.array([-1.0, -2.0, 0.5])
   value, grad = learning.objective(city, trip_data, theta, HORIZON)
   value_only = lambda th: learning.objective(city, trip_data, th, HORIZON)[0]
@@ -102,10 +108,7 @@ def test_one_fit_step_ascends_the_likelihood(x64, method):
   `L(θ0)` (§5.3).
 
   Fails if the step goes down the gradient (a flipped sign) or scales it wrongly."""
-  city = feature_city(0, np.float64)
-  true_theta = np.array([-3.0, -1.0, -0.3])
-  trips = data.synthesize_trips(city, true_theta, 12, HORIZON, 0.0, seed=0, min_hops=3)
-  trip_data = learning.trip_set(city, trips)
+  city, trips, trip_data = _twelve_trips()
   theta0 = jnp.array([-1.0, -2.0, 0.5])
   value0, grad0 = learning.objective(city, trip_data, theta0, HORIZON)
   assert np.min(np.abs(grad0)) > 1e-3
