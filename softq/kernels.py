@@ -9,6 +9,7 @@ import math
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 MIN_BANDWIDTH = 1e-3
 
@@ -128,37 +129,103 @@ def _num_particles(particles: jax.Array) -> int:
 def _middle_of_pairs(sq: jax.Array) -> tuple[jax.Array, jax.Array]:
   """The two middle order statistics of the pair distances `sq[..., i, j]`, `i < j`.
 
-  Their mean is the median over pairs (equal if the pair count is odd). `sq [..., m, m]` must
-  be exactly symmetric with an exactly zero diagonal (as `squared_distances(x, x)` is). Then its
-  `m^2` entries are the `m` zeros of the diagonal plus every pair twice, so the pair of rank `r`
-  (1-based) has rank `m + 2r - 1` among all entries: no gather of the triangle is needed.
+  Their mean is the median over pairs (equal if the pair count is odd). Selection, not sorting
+  (sorting is slow on XLA:CPU, about 10x the rest of an SQL update at m = 100): non-negative IEEE
+  floats order like their bit patterns read as integers, so the pair of rank `k` is found among
+  the `n = m (m - 1) / 2` bit patterns of the upper triangle by an exact integer selection —
+  radix select for one large particle set, bisection otherwise (see `_select`). Exact; no
+  gradient flows.
 
-  Sorting is slow on XLA:CPU (about 10x the rest of an SQL update at m = 100), so this selects:
-  non-negative IEEE floats order like their bit patterns read as integers, and the entry of a
-  given rank is the smallest bit pattern with at least that many entries at or below it, found
-  by bisection with one compare-and-count pass per bit. Exact; no gradient flows.
+  Args:
+    sq: `[..., m, m]` squared distances, m >= 2.
+  Returns:
+    `(low, high)`, each `[...]`.
   """
-  m = sq.shape[-1]
-  values = jax.lax.stop_gradient(sq).reshape(sq.shape[:-2] + (m * m,))
+  rows, cols = np.triu_indices(sq.shape[-1], 1)  # NumPy: constants XLA can specialise on
+  values = jax.lax.stop_gradient(sq)[..., rows, cols]
   int_type = jnp.int64 if values.dtype == jnp.float64 else jnp.int32
   bits = jax.lax.bitcast_convert_type(values, int_type)
-  num_pairs = m * (m - 1) // 2
-  rank_low = m + 2 * ((num_pairs + 1) // 2) - 1  # lower middle pair, among all entries
+  num_pairs = values.shape[-1]
+  rank = (num_pairs + 1) // 2  # the lower middle pair, 1-based
+  low_bits = _select(bits, rank)
+  low = jax.lax.bitcast_convert_type(low_bits, values.dtype)
+  if num_pairs % 2:
+    return low, low
+  # The upper middle pair has rank `rank + 1`: `low` again if it fills that rank, else the next
+  # larger value.
+  count_low = jnp.sum(bits <= low_bits[..., None], axis=-1)
+  above = jnp.min(jnp.where(bits > low_bits[..., None], values, jnp.inf), axis=-1)
+  return low, jnp.where(count_low >= rank + 1, low, above)
+
+
+# Radix select takes over from bisection for one particle set with at least this many pairs
+# (m >= 65). Below it, and with batch axes (XLA:CPU's batched scatter is slow), bisection's
+# compare-and-count passes are faster; BUILD_NOTES has the measurements.
+RADIX_MIN_PAIRS = 2048
+RADIX_DIGIT_BITS = 11
+
+
+def _select(bits: jax.Array, rank: int) -> jax.Array:
+  """The `rank`-th smallest (1-based) of non-negative integers `bits [..., n]`, as `[...]`."""
+  if bits.ndim == 1 and bits.shape[-1] >= RADIX_MIN_PAIRS:
+    return _radix_select(bits, rank)
+  return _bisection_select(bits, rank)
+
+
+def _bisection_select(bits: jax.Array, rank: int) -> jax.Array:
+  """`_select` by bisection on the value: one compare-and-count pass over `n` per bit."""
 
   def bisect(_, bounds):
     lo, hi = bounds  # invariant: the answer lies in [lo, hi]
     mid = lo + (hi - lo) // 2
-    enough = jnp.sum(bits <= mid[..., None], axis=-1) >= rank_low
+    enough = jnp.sum(bits <= mid[..., None], axis=-1) >= rank
     return jnp.where(enough, lo, mid + 1), jnp.where(enough, mid, hi)
 
-  lo = jnp.zeros(values.shape[:-1], int_type)
-  hi = jnp.full(values.shape[:-1], jnp.iinfo(int_type).max, int_type)
-  _, low_bits = jax.lax.fori_loop(0, jnp.iinfo(int_type).bits - 1, bisect, (lo, hi))
-  low = jax.lax.bitcast_convert_type(low_bits, values.dtype)
-  if num_pairs % 2:
-    return low, low
-  # The upper middle pair has rank rank_low + 2: `low` again if it fills that rank, else the next
-  # larger value (a positive pair distance, present at least twice).
-  count_low = jnp.sum(bits <= low_bits[..., None], axis=-1)
-  above = jnp.min(jnp.where(bits > low_bits[..., None], values, jnp.inf), axis=-1)
-  return low, jnp.where(count_low >= rank_low + 2, low, above)
+  lo = jnp.zeros(bits.shape[:-1], bits.dtype)
+  hi = jnp.full(bits.shape[:-1], jnp.iinfo(bits.dtype).max, bits.dtype)
+  _, answer = jax.lax.fori_loop(0, jnp.iinfo(bits.dtype).bits - 1, bisect, (lo, hi))
+  return answer
+
+
+def _radix_select(bits: jax.Array, rank: int) -> jax.Array:
+  """`_select` for one set `bits [n]` by radix select, most significant digit first.
+
+  Each pass histograms the next digit (at most `RADIX_DIGIT_BITS` bits) of the entries whose
+  higher digits equal the answer's prefix so far, and picks the bin holding the remaining rank:
+  3 passes for 31 value bits (float32), 6 for 63 (float64), against 31 or 63 for bisection.
+  """
+  value_bits = jnp.iinfo(bits.dtype).bits - 1
+  passes = -(-value_bits // RADIX_DIGIT_BITS)
+  widths = [value_bits // passes + (i < value_bits % passes) for i in range(passes)]
+  prefix = jnp.zeros((), bits.dtype)
+  remaining = jnp.asarray(rank, bits.dtype)
+  shift = value_bits
+  for width in widths:
+    shift -= width
+    digit = (bits >> shift) & ((1 << width) - 1)
+    match = (bits >> (shift + width)) == prefix
+    histogram = jnp.zeros(1 << width, bits.dtype).at[digit].add(match.astype(bits.dtype))
+    chosen, remaining = _bin_of_rank(histogram, remaining)
+    prefix = (prefix << width) | chosen
+  return prefix
+
+
+def _bin_of_rank(histogram: jax.Array, rank: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """The bin of `histogram [B]` (B a power of two) holding the `rank`-th entry, and its rank there.
+
+  Two levels of blocks of about `sqrt(B)` bins, so the cumulative sums stay short.
+  """
+  size = histogram.shape[0]
+  block = 1 << ((size.bit_length() - 1) // 2)
+  blocks = histogram.reshape(size // block, block)
+  totals = jnp.sum(blocks, axis=-1)
+  outer, rank = _position_of_rank(totals, rank)
+  inner, rank = _position_of_rank(blocks[outer], rank)
+  return outer * block + inner, rank
+
+
+def _position_of_rank(counts: jax.Array, rank: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """The index of `counts [k]` holding the `rank`-th entry, and the rank within it."""
+  position = jnp.sum(jnp.cumsum(counts) < rank).astype(rank.dtype)
+  below = jnp.sum(jnp.where(jnp.arange(counts.shape[0]) < position, counts, 0))
+  return position, rank - below

@@ -43,6 +43,33 @@ def test_median_bandwidth_equals_sorted_median(x64, m):
   np.testing.assert_allclose(kernels.median_bandwidth(x), expected, rtol=1e-14)
 
 
+@pytest.mark.parametrize("x64_on", [False, True])
+def test_radix_select_of_one_large_set_equals_sorted_pairs(x64_on):
+  """m >= 65 takes radix select (3 passes in float32, 6 in float64): exact on ties, collapsed
+  particles and all-equal sets, for an odd (m = 65) and an even (m = 66) pair count, one set at
+  a time and under vmap (which batches it)."""
+  dtype = jnp.float64 if x64_on else jnp.float32
+  rng = np.random.default_rng(7)
+  single = jax.jit(kernels._middle_of_pairs)
+  batched = jax.jit(jax.vmap(kernels._middle_of_pairs))
+  with jax.enable_x64(x64_on):
+    for m in (65, 66):
+      assert m * (m - 1) // 2 >= kernels.RADIX_MIN_PAIRS
+      x = rng.normal(size=(m, 3))
+      sets = np.stack([x, np.round(x), np.where(np.arange(m)[:, None] <= m // 2, 0.0, x),
+                       np.ones((m, 3)), 1e-30 * x])
+      x = jnp.asarray(sets, dtype)
+      d2 = kernels.squared_distances(x, x)
+      iu = np.triu_indices(m, 1)
+      pairs = np.sort(np.asarray(d2)[:, iu[0], iu[1]], -1)
+      n = pairs.shape[-1]
+      low, high = batched(d2)
+      for i in range(len(sets)):
+        one_low, one_high = single(d2[i])
+        assert one_low == pairs[i, (n - 1) // 2] and one_high == pairs[i, n // 2]
+        assert low[i] == one_low and high[i] == one_high
+
+
 def test_bandwidth_is_clamped_and_has_no_gradient():
   same = jnp.ones((2, 5, 3))
   np.testing.assert_allclose(kernels.median_bandwidth(same), 1e-3)
