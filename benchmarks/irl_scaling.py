@@ -6,7 +6,8 @@ Grid cities of `4 side (side - 1)` segments (1 088 ... 301 400 states, ~3 transi
 one gradient evaluation = `learning.objective` for 4 trips to one destination (backward pass,
 forward pass, expected minus empirical features). Compile time is reported apart from the
 steady-state median of `--repeats` runs (`block_until_ready`); memory is XLA's compiled
-temporary + argument size. The `irl-maxent` package (numpy, dense `S x S x A` transitions,
+temporary + argument size, and the process's peak resident memory so far (sizes run in
+ascending order, so it is each size's own peak). The `irl-maxent` package (numpy, dense `S x S x A` transitions,
 `2 S` backward iterations) runs in its own venv `.venv-peers/irl-maxent` on the sizes it can
 hold; ours is timed there both at its iteration count (`horizon = 2 S`, equal work) and at the
 benchmark horizon. Whether irl-maxent's visitation frequencies came out finite is reported: its
@@ -17,6 +18,7 @@ lower bound). Prints JSON on stdout.
 
 import json
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -71,7 +73,7 @@ def main(argv):
           "-r benchmarks/peers/irl-maxent/requirements.txt (or pass --peer_sides '')")
   import jax
   rows = []
-  for side in sides:
+  for side in sorted(sides):  # ascending, so each row's process peak is its own
     rows.append(_ours(side, FLAGS.horizon, FLAGS.repeats))
   peers = [_versus_peer(side, FLAGS.repeats) for side in peer_sides]
   print(json.dumps({"device": jax.devices()[0].device_kind, "cpu_count": os.cpu_count(),
@@ -120,7 +122,8 @@ def _ours(side, horizon, repeats):
           "horizon": horizon, "compile_plus_first_s": compile_seconds,
           "seconds_per_gradient": float(np.median(times)),
           "xla_temp_bytes": int(memory.temp_size_in_bytes),
-          "xla_argument_bytes": int(memory.argument_size_in_bytes)}
+          "xla_argument_bytes": int(memory.argument_size_in_bytes),
+          "process_peak_rss_bytes": 1024 * resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
 def _versus_peer(side, repeats):

@@ -6,7 +6,8 @@ stops at its first arrival at the (absorbing) destination. Its weight is
 `exp(sum_i r(s_i) + sum_j w(e_j))`: every state counts, the destination included, plus an
 optional per-transition reward `w` (per-transition features, or `log P_T` for §5.2's stochastic
 transition approximation). Everything runs in log space with segment reductions over the edge
-list (no dense `S x S` matrix): `O(horizon * E)` time.
+list (no dense `S x S` matrix): `O(horizon * E)` time; expected counts in
+`O(sqrt(horizon) * (S + E))` memory (`counts_core`).
 
 Public functions validate concrete inputs and raise `ValueError` with a readable message; the
 `*_core` functions are the pure, jittable kernels (used under `jit` / `vmap` / `grad`). Under a
@@ -14,6 +15,7 @@ transformation the public functions skip value checks they cannot make (they sti
 """
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -76,10 +78,11 @@ def expected_counts(src, dst, state_reward, origin, destination, horizon: int,
   num_states = state_reward.shape[0]
   checks.state_index(origin, num_states, "origin")
   checks.state_index(destination, num_states, "destination")
-  history = _history_jit(src, dst, state_reward, edge_reward, destination, horizon)
-  checks.reachable(history[-1], origin, destination, horizon)
   start = jax.nn.one_hot(origin, num_states, dtype=state_reward.dtype)
-  return _forward_jit(src, dst, state_reward, edge_reward, history, destination, start)
+  visits, uses, log_z = _counts_jit(src, dst, state_reward, edge_reward, destination, start,
+                                    horizon)
+  checks.reachable(log_z, origin, destination, horizon)
+  return visits, uses
 
 
 def local_policy(src, dst, state_reward, destination, horizon: int, edge_reward=None):
@@ -213,6 +216,67 @@ def forward_core(src, dst, state_reward, edge_reward, history, destination, star
   return visits, uses
 
 
+def counts_core(src, dst, state_reward, edge_reward, destination, start, horizon: int):
+  """`forward_core` without the `[horizon + 1, S]` history: `O(sqrt(horizon) (S + E))` memory.
+
+  The forward pass reads the backward iterates in reverse (`log Z^{(n)}`, `n = horizon ... 1`).
+  The backward pass keeps only every `k`-th iterate (`k = ceil(sqrt(horizon))`); the forward
+  pass then regenerates one block of `k` iterates at a time from its checkpoint, last block
+  first: one backward pass more than `history_core` + `forward_core`, and the same sums (§5.2).
+
+  Args:
+    src, dst: `[E]`; state_reward `[S]`; edge_reward `[E]`; destination: int scalar.
+    start: `[S]` non-negative start weights.
+    horizon: static int >= 1.
+  Returns:
+    `(visits [S], transition_uses [E], log_z [S])`, `log_z` the horizon-step log-partition.
+  """
+  num_states = state_reward.shape[0]
+  start = start.astype(state_reward.dtype)
+  block = math.isqrt(horizon - 1) + 1  # ceil(sqrt(horizon))
+  num_blocks = -(-horizon // block)
+  is_destination = jnp.arange(num_states) == destination
+  step = functools.partial(backward_step, src, dst, state_reward, edge_reward, is_destination)
+
+  def advance(z, n):  # log Z^{(n)} -> log Z^{(n + 1)}, held at log Z^{(horizon)} beyond it
+    return jnp.where(n < horizon, step(z), z)
+
+  def checkpoint(z, j):
+    end = jax.lax.fori_loop(0, block, lambda i, zi: advance(zi, j * block + i), z)
+    return end, z
+
+  log_z0 = jnp.where(is_destination, state_reward, -jnp.inf)
+  log_z, checkpoints = jax.lax.scan(checkpoint, log_z0, jnp.arange(num_blocks))
+
+  def regenerate(z, _):
+    z = step(z)
+    return z, z
+
+  def block_pass(carry, args):
+    j, first = args
+    _, later = jax.lax.scan(regenerate, first, None, length=block)
+    rows = jnp.concatenate([first[None], later])  # rows[i] = log Z^{(j block + i)}
+
+    def body(inner, i):
+      mass, visits, uses = inner
+      log_policy = _step_log_policy(src, dst, state_reward, edge_reward, destination,
+                                    rows[i], rows[i - 1])
+      flow = mass[src] * jnp.exp(log_policy)
+      moved = jax.ops.segment_sum(flow, dst, num_states)
+      live = j * block + i <= horizon
+      return (jnp.where(live, moved, mass), jnp.where(live, visits + moved, visits),
+              jnp.where(live, uses + flow, uses)), None
+
+    carry, _ = jax.lax.scan(body, carry, jnp.arange(block, 0, -1))
+    return carry, None
+
+  zeros_e = jnp.zeros(src.shape[0], dtype=start.dtype)
+  (_, visits, uses), _ = jax.lax.scan(
+      block_pass, (start, start, zeros_e),
+      (jnp.arange(num_blocks)[::-1], checkpoints[::-1]))
+  return visits, uses, log_z
+
+
 def path_log_prob_core(src, dst, state_reward, edge_reward, path, horizon: int):
   """Jittable `path_log_prob`; `-inf` for a path that uses a missing transition. Scalar."""
   edges = transition_index(src, dst, path[:-1], path[1:])
@@ -265,5 +329,5 @@ def _step_log_policy(src, dst, state_reward, edge_reward, destination, log_z_n, 
 _log_partition_jit = jax.jit(log_partition_core, static_argnames="horizon")
 _history_jit = jax.jit(history_core, static_argnames="horizon")
 _policy_jit = jax.jit(policy_core)
-_forward_jit = jax.jit(forward_core)
+_counts_jit = jax.jit(counts_core, static_argnames="horizon")
 _path_log_prob_jit = jax.jit(path_log_prob_core, static_argnames="horizon")

@@ -143,11 +143,9 @@ def objective_core(src, dst, state_features, edge_features, destinations, starts
 
   def one_destination(args):
     destination, start = args
-    history = inference.history_core(src, dst, reward, edge_reward, destination, horizon)
-    visits, uses = inference.forward_core(src, dst, reward, edge_reward, history, destination,
-                                          start)
-    log_z = jnp.sum(jnp.where(start > 0, start * history[-1], 0.0))
-    return log_z, visits, uses
+    visits, uses, log_z = inference.counts_core(src, dst, reward, edge_reward, destination,
+                                                start, horizon)
+    return jnp.sum(jnp.where(start > 0, start * log_z, 0.0)), visits, uses
 
   log_z, visits, uses = jax.lax.map(one_destination, (destinations, starts), batch_size=batch)
   expected = jnp.concatenate([visits.sum(0) @ state_features, uses.sum(0) @ edge_features])

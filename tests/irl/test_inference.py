@@ -96,6 +96,23 @@ def test_expected_counts_equal_gradient_of_log_partition(x64, acyclic):
   assert np.all(np.isfinite(grad_r)) and np.all(np.isfinite(grad_w))
 
 
+def test_checkpointed_counts_equal_the_time_indexed_forward_pass(x64):
+  """`counts_core` regenerates the backward iterates in blocks of ceil(sqrt(horizon)) instead of
+  storing all of them: the same visits, uses and log Z as `history_core` + `forward_core`, for
+  horizons that are squares, one past a square, and neither (partial last block)."""
+  from softq.irl import inference
+  src, dst, reward, edge_reward = (jnp.asarray(a) for a in random_graph(4, False))
+  start = jnp.asarray([0.5, 2.0, 0.0, 1.0, 0.25, 0.0])
+  counts = jax.jit(inference.counts_core, static_argnames="horizon")
+  for horizon in (1, 2, 4, 9, 10, 16, 23):
+    history = inference.history_core(src, dst, reward, edge_reward, 5, horizon)
+    visits, uses = inference.forward_core(src, dst, reward, edge_reward, history, 5, start)
+    got_visits, got_uses, log_z = counts(src, dst, reward, edge_reward, 5, start, horizon)
+    np.testing.assert_allclose(got_visits, visits, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got_uses, uses, rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(log_z, history[-1])
+
+
 def test_local_policy_normalised_and_sampling_matches_visits(x64):
   src, dst, reward, edge_reward = random_graph(1, False)
   origin, destination = 0, NUM_STATES - 1
