@@ -11,6 +11,12 @@
 - `svgd`: `stein.svgd_sample` as the harness times it (100 steps, median bandwidth, §2.4, with the
   log-density, §3.3), the same with the bandwidth held fixed, and the median heuristic alone
   100 times, in milliseconds.
+- `critic_score`: the score S2AC's SVGD steps evaluate (`∇_a min_k Q_k(s, a)`, §3.1) at its
+  MuJoCo sizes (100 states x 10 particles, observation 17, action 6, 256x256 twin critics) in
+  three layouts that compute the same function: the twin module as written; both heads as one
+  batched computation (parameters stacked, `vmap`); and the batched heads with the first layer
+  split so that its state part is computed once per state, not per particle. ms per score,
+  XLA's FLOP count, the GFLOP/s reached, and the largest difference from the first layout.
 """
 
 import json
@@ -83,6 +89,54 @@ def svgd_bounds(cells: list[tuple[int, int]], steps: int = 100) -> list:
   return rows
 
 
+def critic_score_bounds(states: int = 100, particles: int = 10, obs_size: int = 17,
+                        action_size: int = 6, hidden: int = 256) -> dict:
+  """Milliseconds, FLOPs and GFLOP/s of the twin-critic action score in three layouts."""
+  from softq import networks
+  twin = networks.TwinQNetwork((hidden, hidden))
+  obs = jax.random.normal(jax.random.key(0), (states, obs_size))
+  actions = jax.random.normal(jax.random.key(1), (states, particles, action_size))
+  obs_m = jnp.broadcast_to(obs[:, None], (states, particles, obs_size))
+  params = twin.init(jax.random.key(2), obs_m, actions)
+  heads = jax.tree.map(lambda a, b: jnp.stack([a, b]), params["params"]["QNetwork_0"],
+                       params["params"]["QNetwork_1"])["MLP_0"]
+  layers = [heads[f"Dense_{i}"] for i in range(3)]
+
+  def batched_heads(a):  # [2, B, m] from stacked kernels, the first layer on [s, a]
+    x = jnp.concatenate([obs_m, a], -1)
+    for i, layer in enumerate(layers):
+      x = jnp.einsum("...bmk,...kj->...bmj", x, layer["kernel"]) + layer["bias"][:, None, None]
+      x = jax.nn.relu(x) if i < 2 else x[..., 0]
+    return x
+
+  def split_first_layer(a):  # the state part of layer 1 once per state
+    kernel, bias = layers[0]["kernel"], layers[0]["bias"]
+    state_part = jnp.einsum("bo,hok->hbk", obs, kernel[:, :obs_size]) + bias[:, None]
+    x = jax.nn.relu(state_part[:, :, None] + jnp.einsum("bmd,hdk->hbmk", a,
+                                                        kernel[:, obs_size:]))
+    x = jax.nn.relu(jnp.einsum("hbmk,hkj->hbmj", x, layers[1]["kernel"])
+                    + layers[1]["bias"][:, None, None])
+    return (jnp.einsum("hbmk,hkj->hbmj", x, layers[2]["kernel"])
+            + layers[2]["bias"][:, None, None])[..., 0]
+
+  layouts = {"twin_module": lambda a: twin.apply(params, obs_m, a),
+             "batched_heads": batched_heads, "split_first_layer": split_first_layer}
+  rows, reference = [], None
+  for name, q in layouts.items():
+    score = lambda a, q=q: jax.grad(lambda x: jnp.sum(jnp.min(q(x), axis=0)))(a)
+    chained = jax.jit(lambda a, score=score: jax.lax.fori_loop(
+        0, CHAIN, lambda _, x: x + 1e-6 * score(x), a))
+    seconds, _ = timing.median_seconds(chained, actions, 9)
+    value = jax.jit(score)(actions)
+    reference = value if reference is None else reference
+    flop = timing.flops(score, actions)
+    rows.append({"layout": name, "ms_per_score": round(1e3 * seconds / CHAIN, 4),
+                 "flop_per_score": int(flop),
+                 "gflops": round(flop * CHAIN / seconds / 1e9, 1),
+                 "max_abs_difference": float(jnp.max(jnp.abs(value - reference)))})
+  return {"states": states, "particles": particles, "hidden": hidden, "rows": rows}
+
+
 def main(argv):
   del argv
   try:
@@ -94,6 +148,7 @@ def main(argv):
     cli.fail(f"--sac_seeds takes positive integers and --svgd_cells MxD with M, D >= 2, got "
              f"{','.join(FLAGS.sac_seeds)} and {','.join(FLAGS.svgd_cells)}")
   print(json.dumps({"sac": sac_bounds(seeds), "svgd": svgd_bounds(cells),
+                    "critic_score": critic_score_bounds(), "matmul_peak": side_by_side.peak(),
                     "device": str(jax.devices()[0])}, indent=1))
 
 

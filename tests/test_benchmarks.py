@@ -92,3 +92,8 @@ def test_bounds_pieces_measure_something():
   (row,) = bounds.svgd_bounds([(4, 2)], steps=3)
   assert (row["m"], row["d"]) == (4, 2)
   assert min(row["svgd_ms"], row["fixed_bandwidth_ms"], row["median_alone_ms"]) > 0
+  # The three critic layouts compute one function; splitting the first layer saves its state part.
+  score = bounds.critic_score_bounds(states=3, particles=2, obs_size=4, action_size=2, hidden=8)
+  twin, stacked, split = score["rows"]
+  assert max(stacked["max_abs_difference"], split["max_abs_difference"]) < 1e-5
+  assert 0 < split["flop_per_score"] < twin["flop_per_score"]
