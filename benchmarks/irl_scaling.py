@@ -74,7 +74,7 @@ def main(argv):
   import jax
   rows = []
   for side in sorted(sides):  # ascending, so each row's process peak is its own
-    rows.append(_ours(side, FLAGS.horizon, FLAGS.repeats))
+    rows.append(gradient(side, FLAGS.horizon, FLAGS.repeats))
   peers = [_versus_peer(side, FLAGS.repeats) for side in peer_sides]
   print(json.dumps({"device": jax.devices()[0].device_kind, "cpu_count": os.cpu_count(),
                     "horizon": FLAGS.horizon, "ours": rows, "versus_irl_maxent": peers},
@@ -97,8 +97,9 @@ def _problem(side, horizon):
   return city, trips, theta, destination, origins
 
 
-def _ours(side, horizon, repeats):
-  """Compile and steady-state seconds of one gradient evaluation, and XLA memory."""
+def gradient(side: int, horizon: int, repeats: int) -> dict:
+  """Compile and steady-state seconds of one likelihood-gradient evaluation on `grid_city(side)`,
+  XLA memory and the process peak."""
   import jax
   import jax.numpy as jnp
   import numpy as np
@@ -132,7 +133,7 @@ def _versus_peer(side, repeats):
   from softq.irl import graph as graph_lib
   city = graph_lib.grid_city(side)
   equal_work = 2 * city.num_states  # irl-maxent's fixed number of backward iterations
-  ours = _ours(side, equal_work, repeats)
+  ours = gradient(side, equal_work, repeats)
   _, trips, theta, destination, _ = _problem(side, equal_work)
   reward, _ = graph_lib.rewards(city, np.asarray(theta))
   turn = city.edge_features @ np.array([1, 2, 3])  # action: straight 0, left 1, right 2
@@ -145,7 +146,7 @@ def _versus_peer(side, repeats):
     command = [FLAGS.peer_python, "-c", PEER_SCRIPT, problem, str(FLAGS.peer_repeats)]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     peer = json.loads(done.stdout)
-  benchmark = _ours(side, FLAGS.horizon, repeats)
+  benchmark = gradient(side, FLAGS.horizon, repeats)
   return {"side": side, "states": city.num_states, "peer_backward_iterations": equal_work,
           "irl_maxent_seconds": peer["seconds"],
           "irl_maxent_transition_bytes": peer["bytes_transitions"],

@@ -25,8 +25,9 @@ flags.DEFINE_integer("repeats", 7, "Timed blocks; the median is reported.")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-  del argv
+def measure(algo: str, obs_size: int, action_size: int, updates: int, repeats: int) -> dict:
+  """ms per update (median and best of `repeats` blocks of `updates` scanned updates) and the
+  compile time, for `algo` at its default config on random minibatches of the given sizes."""
   import jax
   import jax.numpy as jnp
   import numpy as np
@@ -34,21 +35,16 @@ def main(argv):
   from softq import agents
   from softq.replay import Transition
 
-  if FLAGS.algo not in agents.CONTINUOUS:
-    cli.fail(f"unknown --algo {FLAGS.algo!r}; accepted: {', '.join(agents.CONTINUOUS)}")
-  for name in ("obs_size", "action_size", "updates", "repeats"):
-    if getattr(FLAGS, name) < 1:
-      cli.fail(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
-  agent = agents.AGENTS[FLAGS.algo]
+  agent = agents.AGENTS[algo]
   config = agent.Config()
-  o, d, b = FLAGS.obs_size, FLAGS.action_size, config.batch_size
+  o, d, b = obs_size, action_size, config.batch_size
   keys = jax.random.split(jax.random.key(0), 4)
   batches = Transition(
-      obs=jax.random.normal(keys[0], (FLAGS.updates, b, o)),
-      action=jax.random.uniform(keys[1], (FLAGS.updates, b, d), minval=-1, maxval=1),
-      reward=jax.random.normal(keys[2], (FLAGS.updates, b)),
-      next_obs=jax.random.normal(keys[3], (FLAGS.updates, b, o)),
-      terminal=jnp.zeros((FLAGS.updates, b)), truncated=jnp.zeros((FLAGS.updates, b)))
+      obs=jax.random.normal(keys[0], (updates, b, o)),
+      action=jax.random.uniform(keys[1], (updates, b, d), minval=-1, maxval=1),
+      reward=jax.random.normal(keys[2], (updates, b)),
+      next_obs=jax.random.normal(keys[3], (updates, b, o)),
+      terminal=jnp.zeros((updates, b)), truncated=jnp.zeros((updates, b)))
   state = agent.init(config, jax.random.key(1), o, d)
 
   @jax.jit
@@ -61,19 +57,31 @@ def main(argv):
   state, _ = compiled(state, batches)  # warm-up
   jax.block_until_ready(state)
   times = []
-  for _ in range(FLAGS.repeats):
+  for _ in range(repeats):
     start = time.perf_counter()
     state, metrics = compiled(state, batches)
     jax.block_until_ready((state, metrics))
-    times.append((time.perf_counter() - start) / FLAGS.updates * 1e3)
+    times.append((time.perf_counter() - start) / updates * 1e3)
+  return {"algo": algo, "config": dict(vars(config)), "obs_size": o, "action_size": d,
+          "ms_per_update_median": round(float(np.median(times)), 3),
+          "ms_per_update_min": round(float(np.min(times)), 3),
+          "compile_seconds": round(compile_seconds, 2)}
+
+
+def main(argv):
+  del argv
+  import jax
+
+  from softq import agents
+
+  if FLAGS.algo not in agents.CONTINUOUS:
+    cli.fail(f"unknown --algo {FLAGS.algo!r}; accepted: {', '.join(agents.CONTINUOUS)}")
+  for name in ("obs_size", "action_size", "updates", "repeats"):
+    if getattr(FLAGS, name) < 1:
+      cli.fail(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
+  result = measure(FLAGS.algo, FLAGS.obs_size, FLAGS.action_size, FLAGS.updates, FLAGS.repeats)
   print(json.dumps({
-      "benchmark": "update_step",
-      "algo": FLAGS.algo,
-      "config": {k: v for k, v in vars(config).items()},
-      "obs_size": o, "action_size": d,
-      "ms_per_update_median": round(float(np.median(times)), 3),
-      "ms_per_update_min": round(float(np.min(times)), 3),
-      "compile_seconds": round(compile_seconds, 2),
+      "benchmark": "update_step", **result,
       "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                   "device": str(jax.devices()[0]), "jax": jax.__version__},
   }, default=str))

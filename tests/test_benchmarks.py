@@ -97,3 +97,24 @@ def test_bounds_pieces_measure_something():
   twin, stacked, split = score["rows"]
   assert max(stacked["max_abs_difference"], split["max_abs_difference"]) < 1e-5
   assert 0 < split["flop_per_score"] < twin["flop_per_score"]
+
+
+def test_accelerator_check_runs_every_section_and_records_a_spent_budget():
+  # The prepared accelerator command at its tiny size, one algorithm (figures meaningless).
+  done = subprocess.run([sys.executable, "-m", "benchmarks.accelerator", "--tiny", "--algos",
+                         "sac"], capture_output=True, text=True, cwd=ROOT)
+  assert done.returncode == 0, done.stderr
+  result = json.loads(done.stdout)
+  (update,) = result["updates"]
+  assert update["algo"] == "sac" and update["ms_per_update_median"] > 0
+  assert result["svgd"][0]["ms"] > 0 and result["irl"]["ours"][0]["seconds_per_gradient"] > 0
+  (train,) = result["train"]
+  assert train["algo"] == "sac" and train["runs"][0]["seeds"] == 2
+  assert train["runs"][0]["num_envs"] == 2 and train["runs"][0]["env_steps_per_s"] > 0
+  # A spent budget cuts the running measurement off and skips the rest; the JSON still comes out.
+  done = subprocess.run([sys.executable, "-m", "benchmarks.accelerator", "--tiny", "--algos",
+                         "sac", "--budget_s", "1"], capture_output=True, text=True, cwd=ROOT)
+  result = json.loads(done.stdout)
+  rows = result["updates"] + [result["svgd"], result["irl"]] + result["train"]
+  assert done.returncode == 0 and all("skipped" in row for row in rows)
+  assert "time budget of 1 s" in rows[-1]["skipped"]

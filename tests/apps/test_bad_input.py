@@ -99,6 +99,9 @@ CASES = {
                       "--mode must be one of eval, explore"),
     "benchmark unknown flag": ("benchmarks.irl_scaling", ["--bogus", "1"], "bogus"),
     "benchmark unknown agent": ("benchmarks.update_step", ["--algo", "ppo"], "accepted"),
+    "accelerator unknown agent": ("benchmarks.accelerator", ["--algos", "sac,ppo"],
+                                  "--algos ppo: unknown; accepted"),
+    "accelerator seeds": ("benchmarks.accelerator", ["--train_seeds", "8,x"], "--train_seeds"),
 }
 OUT_DEFAULTS = {"experiments.entropy_eval", "experiments.evaluate"}  # no --out added for these
 
