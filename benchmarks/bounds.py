@@ -17,6 +17,9 @@
   batched computation (parameters stacked, `vmap`); and the batched heads with the first layer
   split so that its state part is computed once per state, not per particle. ms per score,
   XLA's FLOP count, the GFLOP/s reached, and the largest difference from the first layout.
+- `sql_split`: SQL's update at the paper's settings (obs 17 / act 6) in its parts: the critic's
+  loss gradient, the sampler's, and the median bandwidth of its `[64, 32, 6]` particles alone;
+  ms and XLA's FLOP count each, beside the whole update.
 """
 
 import json
@@ -137,6 +140,47 @@ def critic_score_bounds(states: int = 100, particles: int = 10, obs_size: int = 
   return {"states": states, "particles": particles, "hidden": hidden, "rows": rows}
 
 
+def sql_split(obs_size: int = 17, action_size: int = 6, repeats: int = 7) -> dict:
+  """ms per call and XLA FLOPs of SQL's update and of its parts (`CHAIN` calls per program)."""
+  from softq import kernels
+  from softq.agents import sql
+  from softq.replay import Transition
+  config = sql.Config()
+  b, o, d = config.batch_size, obs_size, action_size
+  keys = jax.random.split(jax.random.key(0), 5)
+  batch = Transition(obs=jax.random.normal(keys[0], (b, o)),
+                     action=jax.random.uniform(keys[1], (b, d), minval=-1, maxval=1),
+                     reward=jax.random.normal(keys[2], (b,)),
+                     next_obs=jax.random.normal(keys[3], (b, o)),
+                     terminal=jnp.zeros(b), truncated=jnp.zeros(b))
+  state = sql.init(config, jax.random.key(1), o, d)
+  p, alpha = state.params, state.alpha
+  particles = jax.random.normal(keys[4], (b, config.kernel_particles, d))
+  parts = {
+      "update": lambda k: sql.update(config, state.replace(key=k), batch)[0].params,
+      "critic_gradient": lambda k: jax.grad(sql.critic_loss, argnums=1, has_aux=True)(
+          config, p.critic, state.target_critic, alpha, batch, k)[0],
+      "sampler_gradient": lambda k: jax.grad(sql.actor_loss, argnums=1, has_aux=True)(
+          config, p.actor, p.critic, alpha, batch.obs, k)[0],
+      "bandwidth": lambda k: kernels.bandwidth(
+          particles + jax.random.normal(k, ()), config.bandwidth),
+  }
+  rows = []
+  for name, part in parts.items():
+    def chained(key, part=part):
+      def body(_, carry):
+        key, total = carry
+        key, sub = jax.random.split(key)
+        leaves = jax.tree.leaves(part(sub))
+        return key, total + sum(jnp.sum(leaf) for leaf in leaves)
+      return jax.lax.fori_loop(0, CHAIN, body, (key, 0.0))[1]
+    seconds, _ = timing.median_seconds(jax.jit(chained), jax.random.key(2), repeats)
+    rows.append({"part": name, "ms": round(1e3 * seconds / CHAIN, 3),
+                 "flop": int(timing.flops(part, jax.random.key(2)))})
+  return {"batch_size": b, "kernel_particles": config.kernel_particles,
+          "value_particles": config.value_particles, "rows": rows}
+
+
 def main(argv):
   del argv
   try:
@@ -148,7 +192,8 @@ def main(argv):
     cli.fail(f"--sac_seeds takes positive integers and --svgd_cells MxD with M, D >= 2, got "
              f"{','.join(FLAGS.sac_seeds)} and {','.join(FLAGS.svgd_cells)}")
   print(json.dumps({"sac": sac_bounds(seeds), "svgd": svgd_bounds(cells),
-                    "critic_score": critic_score_bounds(), "matmul_peak": side_by_side.peak(),
+                    "critic_score": critic_score_bounds(), "sql_split": sql_split(),
+                    "matmul_peak": side_by_side.peak(),
                     "device": str(jax.devices()[0])}, indent=1))
 
 

@@ -2,18 +2,17 @@
 
     python -m benchmarks.irl_scaling [--sides 17,50,158,275] [--peer_sides 12,17]
 
-Grid cities of `4 side (side - 1)` segments (1 088 ... 301 400 states, ~3 transitions each);
-one gradient evaluation = `learning.objective` for 4 trips to one destination (backward pass,
-forward pass, expected minus empirical features). Compile time is reported apart from the
-steady-state median of `--repeats` runs (`block_until_ready`); memory is XLA's compiled
-temporary + argument size, and the process's peak resident memory so far (sizes run in
-ascending order, so it is each size's own peak). The `irl-maxent` package (numpy, dense `S x S x A` transitions,
-`2 S` backward iterations) runs in its own venv `.venv-peers/irl-maxent` on the sizes it can
-hold; ours is timed there both at its iteration count (`horizon = 2 S`, equal work) and at the
-benchmark horizon. Whether irl-maxent's visitation frequencies came out finite is reported: its
-linear-space backward pass sums paths of exactly `2 S` steps, so with road costs `Z`
-underflows to 0 and the policy is 0/0 (its forward loop then stops at once, so its time is a
-lower bound). Prints JSON on stdout.
+Grid cities of `4 side (side - 1)` segments (1 088 ... 301 400 states, ~3 transitions each); one
+gradient evaluation = `learning.objective` for 4 trips to one destination (backward pass, forward
+pass, expected minus empirical features). Compile time is reported apart from the steady-state
+median of `--repeats` runs (`block_until_ready`); memory is XLA's compiled temporary + argument
+size, and the process's peak resident memory so far (sizes run in ascending order, so it is each
+size's own peak). The `irl-maxent` package (numpy, dense `S x S x A` transitions, `2 S` backward
+iterations) runs in its own venv `.venv-peers/irl-maxent` on the sizes it can hold; ours is timed
+there both at its iteration count (`horizon = 2 S`, equal work) and at the benchmark horizon.
+Whether irl-maxent's visitation frequencies came out finite is reported: its linear-space backward
+pass sums paths of exactly `2 S` steps, so with road costs `Z` underflows to 0 and the policy is
+0/0 (its forward loop then stops at once, so its time is a lower bound). Prints JSON on stdout.
 """
 
 import json

@@ -4,16 +4,17 @@
       [--backends spring,mjx] [--seeds 1,2,4,8] [--chunk 200] [--repeats 3] [--num_envs 1]
       [--nophases]
 
-One gradient step per loop iteration, which steps `--num_envs` environments per seed (one step
-per transition with the default 1), 256x256 networks, batch 256 (the agent's defaults for SAC). For every backend and seed count prints, in one JSON object: the compile time of the
-training chunk (AOT `lower().compile()`), steady-state env-steps/s aggregated over seeds and per
-seed (median of `--repeats` timed chunks after a warm-up chunk and one untimed chunk with
-updates, `block_until_ready`), and the fractions of a chunk's time that physics alone and
-updates alone take: a compiled scan of the same number of vmapped environment steps with random
-actions (resets included), and a compiled scan of the same number of vmapped agent updates on
-minibatches of the run's replay buffer (`benchmarks.timing.update_scan`), timed the same way.
-The remainder is acting, replay writes and loop overhead (`--nophases` skips the two splits).
-The load average is recorded before and after.
+One gradient step per loop iteration, which steps `--num_envs` environments per seed (one step per
+transition with the default 1), 256x256 networks, batch 256 (the agent's defaults for SAC). For
+every backend and seed count prints, in one JSON object: the compile time of the training chunk
+(AOT `lower().compile()`), steady-state env-steps/s aggregated over seeds and per seed (median of
+`--repeats` timed chunks after a warm-up chunk and one untimed chunk with updates,
+`block_until_ready`), and the fractions of a chunk's time that physics alone and updates alone
+take: a compiled scan of the same number of vmapped environment steps with random actions (resets
+included), and a compiled scan of the same number of vmapped agent updates on minibatches of the
+run's replay buffer (`benchmarks.timing.update_scan`), timed the same way. The remainder is acting,
+replay writes and loop overhead (`--nophases` skips the two splits). The load average is recorded
+before and after.
 """
 
 import json

@@ -118,3 +118,13 @@ def test_accelerator_check_runs_every_section_and_records_a_spent_budget():
   rows = result["updates"] + [result["svgd"], result["irl"]] + result["train"]
   assert done.returncode == 0 and all("skipped" in row for row in rows)
   assert "time budget of 1 s" in rows[-1]["skipped"]
+
+
+def test_sql_split_times_the_update_and_its_parts():
+  from benchmarks import bounds
+  rows = bounds.sql_split(obs_size=3, action_size=2, repeats=1)["rows"]
+  split = {row["part"]: row for row in rows}
+  assert set(split) == {"update", "critic_gradient", "sampler_gradient", "bandwidth"}
+  assert all(row["ms"] > 0 for row in split.values())
+  parts = split["critic_gradient"]["flop"] + split["sampler_gradient"]["flop"]
+  assert 0 < parts <= split["update"]["flop"]
