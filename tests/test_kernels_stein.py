@@ -184,6 +184,12 @@ def test_entropy_above_box_bound_counts_impossible_estimates():
   assert float(stein.entropy_above_box_bound(log_probs, 3)) == 0.25  # bound 2.079
 
 
+def test_rbf_kernel_keeps_the_particles_dtype(x64):
+  """A float64 bandwidth (NumPy array, 64-bit floats on) does not promote float32 particles."""
+  x = jnp.ones((2, 3, 2), jnp.float32)
+  assert kernels.rbf_kernel(x, x, np.asarray([0.5, 2.0])).dtype == jnp.float32
+
+
 def test_bandwidth_defaults_to_the_median_rule():
   x = jax.random.normal(jax.random.key(8), (3, 7, 2))
   np.testing.assert_array_equal(kernels.bandwidth(x), kernels.median_bandwidth(x))
