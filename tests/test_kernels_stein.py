@@ -184,6 +184,13 @@ def test_entropy_above_box_bound_counts_impossible_estimates():
   assert float(stein.entropy_above_box_bound(log_probs, 3)) == 0.25  # bound 2.079
 
 
+def test_median_bandwidth_over_two_batch_axes_equals_each_set():
+  x = jax.random.normal(jax.random.key(3), (2, 3, 5, 2))
+  one = jax.jit(kernels.median_bandwidth)
+  per_set = [[one(x[i, j]) for j in range(3)] for i in range(2)]
+  np.testing.assert_allclose(kernels.median_bandwidth(x), np.asarray(per_set), rtol=1e-6)
+
+
 def test_rbf_kernel_keeps_the_particles_dtype(x64):
   """A float64 bandwidth (NumPy array, 64-bit floats on) does not promote float32 particles."""
   x = jnp.ones((2, 3, 2), jnp.float32)
