@@ -191,6 +191,12 @@ def test_median_bandwidth_over_two_batch_axes_equals_each_set():
   np.testing.assert_allclose(kernels.median_bandwidth(x), np.asarray(per_set), rtol=1e-6)
 
 
+def test_squared_distances_between_sets_of_different_sizes(x64):
+  x, y = np.arange(6.0).reshape(3, 2), np.arange(8.0).reshape(4, 2) / 3
+  expected = ((x[:, None] - y[None]) ** 2).sum(-1)
+  np.testing.assert_allclose(kernels.squared_distances(x, y), expected, rtol=1e-14)
+
+
 def test_rbf_kernel_keeps_the_particles_dtype(x64):
   """A float64 bandwidth (NumPy array, 64-bit floats on) does not promote float32 particles."""
   x = jnp.ones((2, 3, 2), jnp.float32)
