@@ -191,10 +191,12 @@ def test_median_bandwidth_over_two_batch_axes_equals_each_set():
   np.testing.assert_allclose(kernels.median_bandwidth(x), np.asarray(per_set), rtol=1e-6)
 
 
-def test_squared_distances_between_sets_of_different_sizes(x64):
-  x, y = np.arange(6.0).reshape(3, 2), np.arange(8.0).reshape(4, 2) / 3
-  expected = ((x[:, None] - y[None]) ** 2).sum(-1)
-  np.testing.assert_allclose(kernels.squared_distances(x, y), expected, rtol=1e-14)
+@pytest.mark.parametrize("d", [2, 65])  # per-coordinate passes, and one vectorised pass past 64
+def test_squared_distances_between_sets_of_different_sizes(x64, d):
+  rng = np.random.default_rng(d)
+  x, y = rng.normal(size=(2, 3, d)), rng.normal(size=(2, 4, d))
+  expected = ((x[:, :, None] - y[:, None]) ** 2).sum(-1)
+  np.testing.assert_allclose(kernels.squared_distances(x, y), expected, rtol=1e-13)
 
 
 def test_rbf_kernel_keeps_the_particles_dtype(x64):
