@@ -184,6 +184,14 @@ def test_entropy_above_box_bound_counts_impossible_estimates():
   assert float(stein.entropy_above_box_bound(log_probs, 3)) == 0.25  # bound 2.079
 
 
+def test_entropy_above_box_bound_excludes_the_uniform_density_and_batches():
+  """An estimate of exactly `d log 2` (the uniform density's entropy) is possible, so it is not
+  counted; states over two batch axes `[2, 2, m]` are averaged together."""
+  at_bound = -2.0 * math.log(2.0)
+  log_probs = jnp.array([[[at_bound, at_bound], [-2.0, -2.0]], [[-1.0, -1.0], [-0.5, -0.5]]])
+  assert float(stein.entropy_above_box_bound(log_probs, 2)) == 0.25
+
+
 def test_median_bandwidth_over_two_batch_axes_equals_each_set():
   x = jax.random.normal(jax.random.key(3), (2, 3, 5, 2))
   one = jax.jit(kernels.median_bandwidth)

@@ -5,6 +5,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from experiments import entropy_eval
 from softq import distributions
@@ -332,3 +333,45 @@ def test_sample_stein_policy_batches_dtype_and_bandwidth():
       np.testing.assert_allclose(got, expected, rtol=1e-6)
     median = stein.stein_policy(mean, std, noise, score_fn, 2, 0.1)[2]
     assert not np.allclose(log_probs, median)  # the bandwidth matters here
+
+
+def test_exact_increment_batches_over_leading_axes_and_keeps_float32():
+  """The exact log-det over batch axes `[2, 3]` equals each set's, and float32 particles give
+  float32 steps and increments with float64 enabled, even from a float64 bandwidth and step."""
+  with jax.enable_x64(True):
+    u, g = _random_set(jax.random.PRNGKey(9), (2, 3, 5, 2))
+    h = jnp.array([[0.5, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    _, inc = _step(u, g, h, 0.2, log_det="exact")
+    for a in range(2):
+      for b in range(3):
+        np.testing.assert_allclose(inc[a, b], _step(u[a, b], g[a, b], h[a, b], 0.2, "exact")[1],
+                                   rtol=0, atol=1e-12)
+    u32, g32 = u.astype(jnp.float32), g.astype(jnp.float32)
+    for log_det in stein.LOG_DETS:
+      new, inc32 = _step(u32, g32, h, jnp.asarray(0.2, jnp.float64), log_det=log_det)
+      assert new.dtype == inc32.dtype == jnp.float32, log_det
+
+
+def test_svgd_step_names_its_bad_arguments():
+  with pytest.raises(ValueError, match=r"at least 2 particles per set \(m >= 2\), got m=1"):
+    stein.svgd_step(jnp.zeros((1, 2)), jnp.zeros((1, 2)), 1.0, 0.1)
+  with pytest.raises(ValueError, match="^log_det must be one of trace, exact, got 'bogus'$"):
+    stein.svgd_step(jnp.zeros((3, 2)), jnp.zeros((3, 2)), 1.0, 0.1, log_det="bogus")
+
+
+def test_stein_policy_passes_the_exact_log_det_on(x64):
+  """`log_det="exact"` reaches `svgd_sample` from both policy entry points (and differs from the
+  first-order form at this step size)."""
+  mean, std = jnp.array([[0.1, -0.3]]), jnp.array([[0.5, 0.4]])
+  score_fn = lambda u: -4.0 * u
+  key = jax.random.PRNGKey(4)
+  noise = jax.random.truncated_normal(key, -3.0, 3.0, (1, 5, 2), dtype=mean.dtype)
+  u0, lq0 = distributions.reparameterized_truncated_normal(mean, std, noise)
+  u_l, lq_l = stein.svgd_sample(score_fn, u0, lq0, 2, 0.4, log_det="exact")
+  want = lq_l - distributions.tanh_log_det_jacobian(u_l)
+  _, _, exact = stein.stein_policy(mean, std, noise, score_fn, 2, 0.4, log_det="exact")
+  _, _, sampled = stein.sample_stein_policy(key, mean, std, 5, score_fn, 2, 0.4, log_det="exact")
+  _, _, trace = stein.stein_policy(mean, std, noise, score_fn, 2, 0.4)
+  np.testing.assert_allclose(exact, want, rtol=0, atol=1e-12)
+  np.testing.assert_allclose(sampled, want, rtol=0, atol=1e-12)
+  assert np.max(np.abs(trace - want)) > 1e-3
