@@ -1,12 +1,15 @@
 """Continuous-control environments behind one interface (Brax `Env`/`State`; actions in
 `[-1, 1]^d`), and the discrete-action gymnax tasks of §6.
 
-`make(name, backend=...)` gives the project's own pure-JAX tasks (backend `jax`) and Brax's
-locomotion tasks (backends `generalized`, `positional`, `spring`, `mjx`; see `physics.TASKS`),
+`make(name, backend=...)` gives the project's own pure-JAX tasks (backend `jax`), Brax's
+locomotion tasks (backends `generalized`, `positional`, `spring`, `mjx`; see `physics.TASKS`) and
+the papers' tasks built on Brax physics (`PAPER_TASKS`, one module each with its own backends),
 each wrapped in `EpisodeLimit`, which marks time limits as truncation, separately from
 termination, and keeps the real final observation. The discrete tasks are `DISCRETE_NAMES`,
 built by `make_discrete` (`discrete.BatchEnv`, batched auto-resetting copies).
 """
+
+import importlib
 
 from brax.envs.base import Env
 
@@ -26,7 +29,8 @@ _ENVS = {
 
 BRAX_NAMES = ("ant", "halfcheetah", "hopper", "humanoid", "walker2d", "swimmer", "reacher",
               "inverted_pendulum")
-NAMES = tuple(_ENVS) + BRAX_NAMES
+PAPER_TASKS = ("swimmer_finish",)  # module softq.envs.<name>, `make(backend) -> (env, horizon)`
+NAMES = tuple(_ENVS) + BRAX_NAMES + PAPER_TASKS
 
 
 def make(name: str, episode_length: int | None = None, backend: str | None = None) -> Env:
@@ -36,7 +40,7 @@ def make(name: str, episode_length: int | None = None, backend: str | None = Non
     name: one of `NAMES`.
     episode_length: steps before truncation (default: the task horizon of §4, 1000 for Brax tasks).
     backend: physics backend; `None` picks the default (`jax` for the project's own tasks,
-      `spring` for Brax tasks, `generalized` for swimmer).
+      `spring` for Brax tasks, `generalized` for swimmer and swimmer_finish).
   Raises:
     ValueError: unknown name or backend, listing the accepted ones.
   """
@@ -48,6 +52,8 @@ def make(name: str, episode_length: int | None = None, backend: str | None = Non
   elif name in BRAX_NAMES:
     from softq.envs import physics  # Brax's environment registry loads MuJoCo: import on use
     env, horizon = physics.make_brax(name, backend)
+  elif name in PAPER_TASKS:
+    env, horizon = importlib.import_module(f"softq.envs.{name}").make(backend)
   else:
     raise ValueError(f"unknown environment {name!r}; accepted: {', '.join(NAMES)}")
   if episode_length is not None and episode_length < 1:
