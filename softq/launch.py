@@ -63,6 +63,8 @@ class App:
     combine: `combine(runs: list[Run], out) -> dict` for a `multi` app: DIR/results.json.
     summary: results.json fields printed with the final returns on stdout.
     check: `check(algo, config, loop)` -> an error line or `None`, for app-specific rules.
+    track: environment metrics whose per-chunk extremes join metrics.csv as `<name>_max` and
+      `<name>_min` (`softq.train.loop.build`).
   """
 
   name: str
@@ -80,6 +82,7 @@ class App:
   combine: Callable | None = None
   summary: tuple = ()
   check: Callable | None = None
+  track: tuple = ()
 
   def agent_name(self, algo: str) -> str:
     """The `softq.agents.AGENTS` name behind `algo`."""
@@ -265,7 +268,7 @@ def _prepare(app, algo, config, settings) -> dict:
              f"{jax.process_count()} processes without a run; make the run count (seeds x sweep "
              "values) a multiple of the device count")
   out = os.path.join(settings["out"], algo) if settings["multi"] else settings["out"]
-  program = train.build(agent, config, env, loop)
+  program = train.build(agent, config, env, loop, app.track)
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
   abstract = jax.eval_shape(program.init, jax.numpy.tile(keys, num_runs // FLAGS.seeds))
   description = describe(app, algo, config, loop, values, env_name, abstract)

@@ -105,7 +105,7 @@ class Program:
   evaluate: Callable
 
 
-def build(agent, config, env, loop: LoopConfig) -> Program:
+def build(agent, config, env, loop: LoopConfig, track: tuple = ()) -> Program:
   """Builds the jitted `init`, `chunk` and `evaluate` functions for `agent` on `env`.
 
   `env` is an `EpisodeLimit`-wrapped environment with Brax's `Env` interface. Exploration noise
@@ -113,7 +113,10 @@ def build(agent, config, env, loop: LoopConfig) -> Program:
 
   `init(keys [S]) -> Carry`; `chunk(carry) -> (carry, metrics)` where `metrics` holds per-seed
   means over the chunk's updates (`[S]` each; NaN if the chunk had none) and `train_return`
-  (mean return of episodes finished in the chunk, `[S]`, NaN if none);
+  (mean return of episodes finished in the chunk, `[S]`, NaN if none), plus `<name>_max` and
+  `<name>_min` for every environment metric `name` in `track` (`state.metrics[name]`, a scalar
+  per environment): its extremes over the states the agent acted in during the chunk, in every
+  parallel environment, warm-up included (e.g. the swimmer's furthest position, §4.3);
   `evaluate(params, key) -> rollouts` with leaves `[S, E, ...]` (see `evaluate.rollouts`).
   """
   obs_size, action_size = env.observation_size, env.action_size
@@ -152,10 +155,12 @@ def build(agent, config, env, loop: LoopConfig) -> Program:
     done = (transition.terminal + transition.truncated) > 0
     episode_return = c.episode_return + transition.reward
     finished = (jnp.sum(jnp.where(done, episode_return, 0.0)), jnp.sum(done))
+    tracked = {name: (jnp.max(c.env_state.metrics[name]), jnp.min(c.env_state.metrics[name]))
+               for name in track}
     c = c.replace(env_state=env_state, buffer=replay.add(c.buffer, transition),
                   noise=jnp.where(done[:, None], 0.0, noise),
                   episode_return=jnp.where(done, 0.0, episode_return), key=key)
-    return c, finished
+    return c, (finished, tracked)
 
   def train_one(agent_state, key, buffer):
     def one_update(agent_state, k):
@@ -179,20 +184,22 @@ def build(agent, config, env, loop: LoopConfig) -> Program:
     step, seeds = c.step, c.seeds
     # A scan, not a Python loop: unrolling `update_every = 50` env steps (S2AC/SAC, §3.9)
     # multiplied the compile time by 50.
-    seeds, (totals, counts) = jax.lax.scan(
+    seeds, ((totals, counts), tracked) = jax.lax.scan(
         lambda s, _: jax.vmap(collect_one, in_axes=(0, None))(s, step < warmup_iterations),
         seeds, None, length=loop.update_every)
     finished_sum, finished_count = jnp.sum(totals, 0), jnp.sum(counts, 0)
+    extremes = {name: (jnp.max(high, 0), jnp.min(low, 0)) for name, (high, low) in tracked.items()}
     step = step + 1
     trained = step > warmup_iterations
     # The buffer is an operand only: returning it from the cond would copy it every iteration.
     agent_state, key, metrics = jax.lax.cond(
         trained, jax.vmap(train_one), jax.vmap(skip_one), seeds.agent, seeds.key, seeds.buffer)
     seeds = seeds.replace(agent=agent_state, key=key)
-    return Carry(seeds=seeds, step=step), (metrics, trained, finished_sum, finished_count)
+    return Carry(seeds=seeds, step=step), (metrics, trained, finished_sum, finished_count,
+                                            extremes)
 
   def chunk(c: Carry):
-    c, (metrics, trained, finished_sum, finished_count) = jax.lax.scan(
+    c, (metrics, trained, finished_sum, finished_count, extremes) = jax.lax.scan(
         iteration, c, None, length=iterations)
     weights = trained.astype(jnp.float32)[:, None]
     count = jnp.sum(weights)
@@ -201,6 +208,8 @@ def build(agent, config, env, loop: LoopConfig) -> Program:
         metrics)
     n_done = jnp.sum(finished_count, 0)
     means["train_return"] = jnp.where(n_done > 0, jnp.sum(finished_sum, 0) / n_done, jnp.nan)
+    for name, (high, low) in extremes.items():
+      means[f"{name}_max"], means[f"{name}_min"] = jnp.max(high, 0), jnp.min(low, 0)
     return c, means
 
   def evaluate_all(params, key):

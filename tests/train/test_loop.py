@@ -1,13 +1,15 @@
 """softq.train: vmapped seeds equal separate runs; short SQL and DDPG runs on the multi-goal task;
-a resumed run continues metrics.csv."""
+a resumed run continues metrics.csv; tracked environment metrics report their extremes."""
 
 import jax
 import numpy as np
 import pytest
+from brax.envs.base import Wrapper
 
 from softq import envs, train
 from softq.agents import ddpg, sql
 from softq.envs import multigoal
+from softq.envs.wrappers import EpisodeLimit
 from softq.logging import RunLogger
 
 ENV = envs.make("multigoal")
@@ -91,3 +93,44 @@ def test_resumed_logger_continues_metrics_csv(tmp_path):
   expected = [[(s, 0, s, s + 1), (s, 1, -s, -s)] for s in (10, 20, 30, 40)]
   assert [tuple(map(float, line.split(","))) for line in lines[1:]] == sum(expected, [])
   assert resumed.steps == [10, 20, 30, 40]
+
+
+class _Counted(Wrapper):
+  """Multi-goal observing `(x, y, steps taken)`, with the metric `x + 10 * steps`, which grows
+  by at least 9 every step: each chunk's extremes tell which states were counted."""
+
+  @property
+  def observation_size(self) -> int:
+    return 3
+
+  def reset(self, rng):
+    return self._with_count(self.env.reset(rng), 0.0)
+
+  def step(self, state, action):
+    inner = state.replace(obs=state.obs[:2])
+    return self._with_count(self.env.step(inner, action), state.obs[2] + 1.0)
+
+  def _with_count(self, state, count):
+    obs = jax.numpy.append(state.obs, count)
+    return state.replace(obs=obs, metrics={"x": obs[0] + 10.0 * count})
+
+
+def test_tracked_metric_extremes_are_those_of_the_states_acted_in():
+  """`x_max` / `x_min` of each chunk equal the extremes over the observations stored that chunk
+  (the states the agent acted in), over both parallel environments and the warm-up."""
+  env = EpisodeLimit(_Counted(multigoal.MultiGoal()), 1000)
+  config = ddpg.Config(critic_hidden=(8,), actor_hidden=(8,))
+  loop = train.LoopConfig(total_steps=400, chunk_steps=200, warmup_steps=100, num_envs=2,
+                          eval_episodes=1)
+  chunks = []
+  program = train.build(ddpg, config, env, loop, track=("x",))
+  carry, _, _ = train.run(program, loop, jax.random.split(jax.random.key(3), 2),
+                          jax.random.key(4), on_chunk=lambda step, m, e: chunks.append(m))
+  obs = np.asarray(carry.seeds.buffer.data.obs)  # [S, 400, 3], in order of collection
+  x = obs[..., 0] + np.float32(10.0) * obs[..., 2]
+  assert len(chunks) == 2
+  for c, metrics in enumerate(chunks):
+    stored = x[:, 200 * c:200 * (c + 1)]
+    np.testing.assert_array_equal(metrics["x_max"], stored.max(axis=1))
+    np.testing.assert_array_equal(metrics["x_min"], stored.min(axis=1))
+  np.testing.assert_array_equal(obs[:, :200, 2].max(axis=1), 99)  # 100 steps per environment
