@@ -11,7 +11,7 @@ Callers: `experiments.multigoal` / `experiments.train` (`multigoal_figure`, `lea
 `experiments.irl_routes` (`cost_weights_figure`, `route_figure`), `experiments.irl_destinations`
 (`destination_accuracy_figure`, `destination_posterior_figure`), `experiments.s2ac_multigoal`
 (`trajectories_figure`, `entropy_heatmaps_figure`, `goal_distribution_figure`) and
-`experiments.policy_fit` (`policy_fit_figure`).
+`experiments.policy_fit` (`policy_fit_figure`) and `experiments.swimmer` (`swimmer_figure`).
 """
 
 import matplotlib
@@ -20,6 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
+
+from softq.stats import wilson_interval  # noqa: E402
 
 DPI = 150  # every figure is saved at this resolution
 
@@ -416,14 +418,6 @@ def route_figure(path: str, xy: np.ndarray, route: np.ndarray, predictions: dict
   return _save(fig, path)
 
 
-def _wilson(pct: np.ndarray, n: int, z: float = 1.96):
-  """95 % Wilson score interval (in %) of a proportion `pct` (in %) over `n` trials."""
-  p = np.asarray(pct, dtype=float) / 100
-  centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-  half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-  return 100 * (centre - half), 100 * (centre + half)
-
-
 def destination_accuracy_figure(path: str, fractions, accuracy: dict, num_trips: int, title: str,
                                 chance: float | None = None):
   """Destination accuracy vs the observed fraction of the route, 95 % CI bands over trips.
@@ -443,7 +437,7 @@ def destination_accuracy_figure(path: str, fractions, accuracy: dict, num_trips:
   handles, labels = [], []
   for label, row in accuracy.items():
     (line,) = ax.plot(x, row, "o-", markersize=4)
-    low, high = _wilson(row, num_trips)
+    low, high = (100 * b for b in wilson_interval(np.asarray(row) / 100, num_trips))
     band = ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     handles.append((line, band))
     labels.append(f"{label} (95% Wilson CI, {num_trips} test trips)")
@@ -732,3 +726,55 @@ def policy_fit_figure(path: str, density: np.ndarray, means: np.ndarray, panels,
       ax.legend(fontsize=6, loc="lower left")
     ax.set_title(label + (f"\n{subtitle}" if subtitle else ""), fontsize=8)
   return _save(fig, path, title)
+
+
+def swimmer_figure(path: str, steps: np.ndarray, reach: dict, finish_x: float, title: str):
+  """How far each run has swum since training began (Haarnoja et al. 2017, Figures 3a and 6).
+
+  Left: the furthest forward position of every run; then one panel per algorithm with each run's
+  band between its furthest backward and forward positions (a row per run, offset for reading).
+
+  Args:
+    path: output PNG path.
+    steps: `[C]` environment steps per run at each record.
+    reach: `{algorithm: (furthest_forward [R, C], furthest_backward [R, C])}` in metres of the
+      centre of mass since the start of training.
+    finish_x: the finish line, drawn in red.
+    title: figure title.
+  Returns:
+    The figure.
+  """
+  steps = np.asarray(steps)
+  fig, axes = plt.subplots(1, 1 + len(reach), figsize=(4.2 * (1 + len(reach)), 3.8),
+                           squeeze=False)
+  axes = axes[0]
+  colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+  handles, labels = [], []
+  for (name, (forward, _)), colour in zip(reach.items(), colours):
+    for r, run in enumerate(np.asarray(forward)):
+      (line,) = axes[0].plot(steps, run, color=colour, lw=1.2, alpha=0.85)
+      if r == 0:
+        handles.append(line)
+        labels.append(f"{name} ({len(forward)} run{'s' if len(forward) > 1 else ''})")
+  finish = axes[0].axhline(finish_x, color="red", ls="--", lw=1)
+  handles.append(finish)
+  labels.append(f"finish line (x = {finish_x:g})")
+  axes[0].set(xlabel="environment steps per run", ylabel="furthest forward x since start (m)",
+              title="furthest forward position")
+  for ax, (name, (forward, backward)), colour in zip(axes[1:], reach.items(), colours):
+    forward, backward = np.asarray(forward), np.asarray(backward)
+    offset = 1.2 * max(np.nanmax(forward) - np.nanmin(backward), 2 * finish_x)
+    for r in range(len(forward)):
+      ax.fill_between(steps, backward[r] - r * offset, forward[r] - r * offset, color=colour,
+                      alpha=0.35, linewidth=0)
+      ax.axhline(finish_x - r * offset, color="red", ls="--", lw=0.8)
+      ax.axhline(-r * offset, color="gray", lw=0.5)
+    ax.set_yticks([-r * offset for r in range(len(forward))],
+                  [f"run {r}" for r in range(len(forward))])
+    ax.set(xlabel="environment steps per run", ylabel="x range reached (start at 0)",
+           title=f"{name}: min–max x since start")
+  band = plt.Rectangle((0, 0), 1, 1, color="gray", alpha=0.35)
+  handles.append(band)
+  labels.append("x range reached (start: gray line)")
+  rect = _legend_below(fig, handles, labels)
+  return _save(fig, path, title, rect)

@@ -10,7 +10,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "softq"
 LAYERS = {
     "types": 0, "losses": 0, "kernels": 0, "distributions": 0, "stein": 0, "langevin": 0,
-    "energies": 0, "policy_fit": 4,
+    "energies": 0, "stats": 0, "policy_fit": 4,
     "envs": 1, "irl": 1,
     "replay": 2, "networks": 2,
     "agents": 3,
