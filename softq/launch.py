@@ -63,6 +63,9 @@ class App:
     combine: `combine(runs: list[Run], out) -> dict` for a `multi` app: DIR/results.json.
     summary: results.json fields printed with the final returns on stdout.
     check: `check(algo, config, loop)` -> an error line or `None`, for app-specific rules.
+    budgets: `{name: {"loop": {LoopConfig field: value}, algo: {Config field: value}}}`,
+      chosen by `--preset NAME` over `presets` and `loop` (e.g. the paper's budget and one that
+      fits a CPU); explicit flags still win.
     track: environment metrics whose per-chunk extremes join metrics.csv as `<name>_max` and
       `<name>_min` (`softq.train.loop.build`).
   """
@@ -82,6 +85,7 @@ class App:
   combine: Callable | None = None
   summary: tuple = ()
   check: Callable | None = None
+  budgets: dict = dataclasses.field(default_factory=dict)
   track: tuple = ()
 
   def agent_name(self, algo: str) -> str:
@@ -140,6 +144,9 @@ def define(app: App) -> None:
   flags.DEFINE_string("coordinator", None, "host:port of process 0 (with --distributed).")
   flags.DEFINE_integer("num_processes", None, "Process count (with --distributed).")
   flags.DEFINE_integer("process_id", None, "This process's index (with --distributed).")
+  if app.budgets:
+    flags.DEFINE_string("preset", None, f"Budget preset: {', '.join(app.budgets)} (default: "
+                        "the app's own small budget).")
   classes = {name: agents.AGENTS[app.agent_name(name)].Config for name in app.algos}
   _NAMES["config"] = cli.define_config_flags(classes, presets=app.presets)
   _NAMES["loop"] = cli.define_config_flags({"loop": LoopConfig}, rename=LoopConfig.FLAG_NAMES,
@@ -210,10 +217,16 @@ def _settings(app: App) -> dict:
   if unused:
     cli.fail(f"--{unused} does not apply to {', '.join(algos)} (a field of another algorithm's "
              "Config)")
-  loop = cli.config_from_flags(LoopConfig, _NAMES["loop"], app.loop)
+  budget = {}
+  if app.budgets and FLAGS.preset is not None:
+    if FLAGS.preset not in app.budgets:
+      cli.fail(f"--preset {FLAGS.preset!r} is not a preset; accepted: {', '.join(app.budgets)}")
+    budget = app.budgets[FLAGS.preset]
+  loop = cli.config_from_flags(LoopConfig, _NAMES["loop"], {**app.loop, **budget.get("loop", {})})
   groups = []
   for algo, cls in classes.items():
-    config = cli.config_from_flags(cls, _NAMES["config"], app.presets.get(algo))
+    config = cli.config_from_flags(cls, _NAMES["config"],
+                                   {**app.presets.get(algo, {}), **budget.get(algo, {})})
     if app.check is not None:
       problem = app.check(algo, config, loop)
       if problem:

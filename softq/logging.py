@@ -1,5 +1,5 @@
 """Run logging: one progress bar with one rate (environment steps per second over all runs), CSV
-scalars and TensorBoard event files."""
+scalars and TensorBoard event files; `read_metrics` reads the CSV back."""
 
 import csv
 import os
@@ -111,3 +111,25 @@ class RunLogger:
       self._bar.close()
     if self._tb is not None:
       self._tb.close()
+
+
+def read_metrics(path: str, names) -> tuple[np.ndarray, dict]:
+  """Columns of a metrics.csv written by `RunLogger` as arrays per run.
+
+  Args:
+    path: the CSV file.
+    names: the columns wanted.
+  Returns:
+    `(steps [C], {name: [R, C]})`: the recorded steps in increasing order and each column per
+    run and step (NaN where a run has no row at a step).
+  """
+  with open(path, newline="") as f:
+    rows = list(csv.DictReader(f))
+  steps = np.array(sorted({int(r["step"]) for r in rows}), dtype=np.int64)
+  column = {s: c for c, s in enumerate(steps)}
+  num_runs = 1 + max((int(r["run"]) for r in rows), default=-1)
+  values = {name: np.full((num_runs, len(steps)), np.nan) for name in names}
+  for r in rows:
+    for name in names:
+      values[name][int(r["run"]), column[int(r["step"])]] = float(r[name])
+  return steps, values

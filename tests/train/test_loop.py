@@ -10,7 +10,7 @@ from softq import envs, train
 from softq.agents import ddpg, sql
 from softq.envs import multigoal
 from softq.envs.wrappers import EpisodeLimit
-from softq.logging import RunLogger
+from softq.logging import RunLogger, read_metrics
 
 ENV = envs.make("multigoal")
 
@@ -93,6 +93,9 @@ def test_resumed_logger_continues_metrics_csv(tmp_path):
   expected = [[(s, 0, s, s + 1), (s, 1, -s, -s)] for s in (10, 20, 30, 40)]
   assert [tuple(map(float, line.split(","))) for line in lines[1:]] == sum(expected, [])
   assert resumed.steps == [10, 20, 30, 40]
+  steps, values = read_metrics(str(tmp_path / "metrics.csv"), ("critic_loss",))
+  np.testing.assert_array_equal(steps, [10, 20, 30, 40])
+  np.testing.assert_array_equal(values["critic_loss"], [[10, 20, 30, 40], [-10, -20, -30, -40]])
 
 
 class _Counted(Wrapper):
