@@ -58,6 +58,12 @@ CASES = {
     "unknown Brax backend": (TRAIN, ["--env", "hopper", "--backend", "warp"],
                              "unknown backend 'warp' for hopper"),
     "discrete agent": (TRAIN, ["--algo", "a2c"], "'a2c' is not available"),
+    # budget presets
+    "unknown budget preset": ("experiments.swimmer", ["--preset", "gpu"],
+                              "--preset 'gpu' is not a preset; accepted: cpu, paper"),
+    "swimmer on another backend": ("experiments.swimmer", ["--backend", "mjx"],
+                                   "unknown backend 'mjx' for swimmer_finish; accepted: "
+                                   "generalized"),
     "zero episode length": (TRAIN, ["--episode_length", "0"], "episode_length must be >= 1"),
     "zero replay": (TRAIN, ["--replay", "0"], "--replay must be >= 1"),
     "chunk not a multiple of environments": (TRAIN, ["--num_envs", "3"],
