@@ -29,7 +29,7 @@ _ENVS = {
 
 BRAX_NAMES = ("ant", "halfcheetah", "hopper", "humanoid", "walker2d", "swimmer", "reacher",
               "inverted_pendulum")
-PAPER_TASKS = ("swimmer_finish",)  # module softq.envs.<name>, `make(backend) -> (env, horizon)`
+PAPER_TASKS = ("swimmer_finish", "ant_maze")  # module softq.envs.<name>, `make(backend) -> (env, horizon)`
 NAMES = tuple(_ENVS) + BRAX_NAMES + PAPER_TASKS
 
 
@@ -40,7 +40,8 @@ def make(name: str, episode_length: int | None = None, backend: str | None = Non
     name: one of `NAMES`.
     episode_length: steps before truncation (default: the task horizon of §4, 1000 for Brax tasks).
     backend: physics backend; `None` picks the default (`jax` for the project's own tasks,
-      `spring` for Brax tasks, `generalized` for swimmer and swimmer_finish).
+      `spring` for Brax tasks, `generalized` for swimmer and swimmer_finish, `mjx` for
+      ant_maze).
   Raises:
     ValueError: unknown name or backend, listing the accepted ones.
   """
