@@ -3,9 +3,9 @@
 
 `make(name, backend=...)` gives the project's own pure-JAX tasks (backend `jax`), Brax's
 locomotion tasks (backends `generalized`, `positional`, `spring`, `mjx`; see `physics.TASKS`) and
-the papers' tasks built on Brax physics (`PAPER_TASKS`, one module each with its own backends),
-each wrapped in `EpisodeLimit`, which marks time limits as truncation, separately from
-termination, and keeps the real final observation. The discrete tasks are `DISCRETE_NAMES`,
+the papers' tasks built on Brax physics (`PAPER_TASKS`: the swimmer with a finish line and the
+quadruped maze, pre-training and fine-tuning tasks), each wrapped in `EpisodeLimit`, which marks
+time limits as truncation, separately from termination, and keeps the real final observation. The discrete tasks are `DISCRETE_NAMES`,
 built by `make_discrete` (`discrete.BatchEnv`, batched auto-resetting copies).
 """
 
@@ -29,8 +29,14 @@ _ENVS = {
 
 BRAX_NAMES = ("ant", "halfcheetah", "hopper", "humanoid", "walker2d", "swimmer", "reacher",
               "inverted_pendulum")
-PAPER_TASKS = ("swimmer_finish", "ant_maze")  # module softq.envs.<name>, `make(backend) -> (env, horizon)`
-NAMES = tuple(_ENVS) + BRAX_NAMES + PAPER_TASKS
+# The papers' tasks on Brax physics: name -> module of softq.envs with
+# `make(name, backend) -> (env, horizon)` (imported on use: they load MuJoCo).
+PAPER_TASKS = {
+    "swimmer_finish": "swimmer_finish",
+    **{name: "ant_tasks" for name in ("ant_maze", "ant_speed", "ant_hallway_wide",
+                                      "ant_hallway_narrow", "ant_u_maze")},
+}
+NAMES = tuple(_ENVS) + BRAX_NAMES + tuple(PAPER_TASKS)
 
 
 def make(name: str, episode_length: int | None = None, backend: str | None = None) -> Env:
@@ -41,7 +47,7 @@ def make(name: str, episode_length: int | None = None, backend: str | None = Non
     episode_length: steps before truncation (default: the task horizon of §4, 1000 for Brax tasks).
     backend: physics backend; `None` picks the default (`jax` for the project's own tasks,
       `spring` for Brax tasks, `generalized` for swimmer and swimmer_finish, `mjx` for
-      ant_maze).
+      the ant tasks).
   Raises:
     ValueError: unknown name or backend, listing the accepted ones.
   """
@@ -54,7 +60,7 @@ def make(name: str, episode_length: int | None = None, backend: str | None = Non
     from softq.envs import physics  # Brax's environment registry loads MuJoCo: import on use
     env, horizon = physics.make_brax(name, backend)
   elif name in PAPER_TASKS:
-    env, horizon = importlib.import_module(f"softq.envs.{name}").make(backend)
+    env, horizon = importlib.import_module(f"softq.envs.{PAPER_TASKS[name]}").make(name, backend)
   else:
     raise ValueError(f"unknown environment {name!r}; accepted: {', '.join(NAMES)}")
   if episode_length is not None and episode_length < 1:

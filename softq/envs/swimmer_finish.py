@@ -65,10 +65,10 @@ class SwimmerFinish(Swimmer):
     return jnp.concatenate([self._get_obs(pipeline_state), com[:2]])
 
 
-def make(backend: str | None) -> tuple[physics.ActionRescale, int]:
-  """The task (actions in `[-1, 1]^2`) and its horizon; `ValueError` listing `BACKENDS`."""
+def make(name: str, backend: str | None) -> tuple[physics.ActionRescale, int]:
+  """The task (`name` is "swimmer_finish"; actions in `[-1, 1]^2`) and its horizon;
+  `ValueError` listing `BACKENDS` for another backend."""
   backend = backend or BACKENDS[0]
   if backend not in BACKENDS:
-    raise ValueError(f"unknown backend {backend!r} for swimmer_finish; accepted: "
-                     f"{', '.join(BACKENDS)}")
+    raise ValueError(f"unknown backend {backend!r} for {name}; accepted: {', '.join(BACKENDS)}")
   return physics.ActionRescale(SwimmerFinish(backend)), HORIZON
