@@ -16,12 +16,14 @@ import errno
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
 import sys
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
@@ -231,20 +233,39 @@ def _is_key(x) -> bool:
 
 
 def _to_saveable(tree):
-  """Typed PRNG keys -> their raw `uint32` data (what orbax can store); a `ShapeDtypeStruct`
-  keeps its sharding (in a multi-process job a restored array must name every process's
-  devices, not the first device)."""
+  """What orbax can store: typed PRNG keys -> their raw `uint32` data, arrays with no elements
+  (e.g. MJX's `act` of a model without activations) -> a stand-in `[R]` of zeros (orbax refuses
+  zero-size arrays; their shape and dtype come back from `like`). A `ShapeDtypeStruct` keeps its
+  sharding (in a multi-process job a restored array must name every process's devices, not the
+  first device)."""
   def data(x):
     if not isinstance(x, jax.ShapeDtypeStruct):
       return jax.random.key_data(x)
     raw = jax.eval_shape(jax.random.key_data, x)
     return jax.ShapeDtypeStruct(raw.shape, raw.dtype, sharding=getattr(x, "sharding", None))
-  return jax.tree.map(lambda x: data(x) if _is_key(x) else x, tree)
+
+  def stand_in(x):
+    shape = x.shape[:1] if x.shape[:1] != (0,) else (1,)
+    if isinstance(x, jax.ShapeDtypeStruct):
+      sharding = getattr(x, "sharding", None) if shape == x.shape[:1] else None
+      return jax.ShapeDtypeStruct(shape, x.dtype, sharding=sharding)
+    return jnp.zeros(shape, x.dtype)
+
+  def saveable(x):
+    if _is_key(x):
+      return data(x)
+    return stand_in(x) if math.prod(x.shape) == 0 else x
+  return jax.tree.map(saveable, tree)
 
 
 def _from_saveable(tree, like):
-  return jax.tree.map(lambda x, ref: jax.random.wrap_key_data(x) if _is_key(ref) else x,
-                      tree, like)
+  def original(x, ref):
+    if _is_key(ref):
+      return jax.random.wrap_key_data(x)
+    if math.prod(ref.shape) == 0:
+      return jnp.zeros(ref.shape, ref.dtype)
+    return x
+  return jax.tree.map(original, tree, like)
 
 
 def _abstract(x):

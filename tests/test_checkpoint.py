@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -163,3 +164,20 @@ def test_sigkill_during_save_resumes_from_previous_checkpoint(saved_run, tmp_pat
   assert mismatched.stderr.strip().splitlines() == [mismatched.stderr.strip()]  # one line
   assert mismatched.stderr.startswith("error: checkpoint")
   assert "config.critic_hidden is [8, 8] there, [16, 16] here" in mismatched.stderr
+
+
+def test_arrays_without_elements_survive_save_and_restore(tmp_path):
+  """Orbax refuses zero-size arrays (MJX keeps an empty `act` in its state); they are stored as
+  stand-ins and come back with their own shape and dtype, the other leaves exactly."""
+  carry = {"act": jnp.zeros((2, 0), jnp.float32), "empty": jnp.zeros((0, 3), jnp.int32),
+           "q": jnp.arange(6.0).reshape(2, 3), "key": jax.random.split(jax.random.key(3), 2)}
+  saver = checkpoint.Checkpointer(str(tmp_path / "checkpoints"), 10, DESCRIPTION)
+  assert saver.save(10, carry, final=True)
+  saver.close()
+  like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), carry)
+  restored = checkpoint.restore(str(tmp_path / "checkpoints"), 10, like)
+  assert restored["act"].shape == (2, 0) and restored["act"].dtype == jnp.float32
+  assert restored["empty"].shape == (0, 3) and restored["empty"].dtype == jnp.int32
+  np.testing.assert_array_equal(restored["q"], carry["q"])
+  np.testing.assert_array_equal(jax.random.key_data(restored["key"]),
+                                jax.random.key_data(carry["key"]))
