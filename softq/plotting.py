@@ -11,7 +11,8 @@ Callers: `experiments.multigoal` / `experiments.train` (`multigoal_figure`, `lea
 `experiments.irl_routes` (`cost_weights_figure`, `route_figure`), `experiments.irl_destinations`
 (`destination_accuracy_figure`, `destination_posterior_figure`), `experiments.s2ac_multigoal`
 (`trajectories_figure`, `entropy_heatmaps_figure`, `goal_distribution_figure`) and
-`experiments.policy_fit` (`policy_fit_figure`) and `experiments.swimmer` (`swimmer_figure`).
+`experiments.policy_fit` (`policy_fit_figure`), `experiments.swimmer` (`swimmer_figure`) and
+`experiments.ant_maze` (`maze_figure`).
 """
 
 import matplotlib
@@ -776,5 +777,67 @@ def swimmer_figure(path: str, steps: np.ndarray, reach: dict, finish_x: float, t
   band = plt.Rectangle((0, 0), 1, 1, color="gray", alpha=0.35)
   handles.append(band)
   labels.append("x range reached (start: gray line)")
+  rect = _legend_below(fig, handles, labels)
+  return _save(fig, path, title, rect)
+
+
+def maze_figure(path: str, steps: np.ndarray, closest: dict, paths: dict, walls, goal,
+                threshold: float, title: str):
+  """The quadruped maze (Haarnoja et al. 2017, Figure 3b, and the paths behind it).
+
+  Left: every run's minimum distance to the goal since training began, with the threshold
+  below which a run must have taken the open passage; then one panel per algorithm with the
+  walls, the goal and the centre of mass's path in each evaluation episode (a colour per run).
+
+  Args:
+    path: output PNG path.
+    steps: `[C]` environment steps per run at each record.
+    closest: `{algorithm: [R, C]}` minimum distance to the goal so far (m).
+    paths: `{algorithm: [R, E, T + 1, 2]}` centre-of-mass positions of evaluation episodes.
+    walls: `(x, y, width, height)` rectangles.
+    goal: `(x, y)`.
+    threshold: the distance drawn as a dashed line.
+    title: figure title.
+  Returns:
+    The figure.
+  """
+  from matplotlib.patches import Rectangle
+  steps = np.asarray(steps)
+  fig, axes = plt.subplots(1, 1 + len(paths), figsize=(4.4 * (1 + len(paths)), 4.0),
+                           squeeze=False)
+  axes = axes[0]
+  colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+  handles, labels = [], []
+  for (name, runs), colour in zip(closest.items(), colours):
+    runs = np.asarray(runs)
+    for r, run in enumerate(runs):
+      (line,) = axes[0].plot(steps, run, color=colour, lw=1.2, alpha=0.85)
+      if r == 0:
+        handles.append(line)
+        labels.append(f"{name} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+  handles.append(axes[0].axhline(threshold, color="red", ls="--", lw=1))
+  labels.append(f"best distance via the blocked passage ({threshold:g} m)")
+  axes[0].set(xlabel="environment steps per run", ylabel="minimum distance to goal so far (m)",
+              title="closest approach to the goal")
+  xs = [x for x, _, w, _ in walls] + [x + w for x, _, w, _ in walls]
+  ys = [y for _, y, _, h in walls] + [y + h for _, y, _, h in walls]
+  run_colours = plt.get_cmap("tab10")
+  for ax, (name, episodes) in zip(axes[1:], paths.items()):
+    episodes = np.asarray(episodes)
+    for x, y, w, h in walls:
+      ax.add_patch(Rectangle((x, y), w, h, color="dimgray"))
+    for r, run in enumerate(episodes):
+      for e, p in enumerate(run):
+        ax.plot(p[:, 0], p[:, 1], color=run_colours(r % 10), lw=0.8, alpha=0.7,
+                label=f"run {r}" if e == 0 else None)
+    (start,) = ax.plot([0.0], [0.0], **_START_STYLE)
+    (target,) = ax.plot([goal[0]], [goal[1]], **_GOAL_STYLE)
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+    ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
+    ax.set_aspect("equal")
+    ax.set(xlabel="x (m)", ylabel="y (m)", title=f"{name}: evaluation paths of the centre of mass")
+    ax.legend(loc="upper left", fontsize=7, ncol=2)
+  handles += [start, target, Rectangle((0, 0), 1, 1, color="dimgray")]
+  labels += ["start", "goal", "walls"]
   rect = _legend_below(fig, handles, labels)
   return _save(fig, path, title, rect)
