@@ -13,7 +13,10 @@ existing benchmark command in its own process (its JSON read back), in this orde
 - `train`: env-steps/s of whole training chunks (`benchmarks.train_throughput --nophases`) for
   every algorithm x task (`--envs`, `--backend`, default mjx) x seed count (`--train_seeds`,
   vmapped), `--num_envs` environments per seed, compile time apart; one process per algorithm and
-  task, seed counts ascending.
+  task, seed counts ascending;
+- `paper_tasks`: the same rates for `--paper_algos` (SQL and DDPG) on the soft Q-learning
+  paper's tasks (`--paper_envs`: swimmer_finish on `generalized`, ant_maze on mjx), each on its
+  own backend.
 A measurement is cut off when the budget (`--budget_s`) is spent, and one that fails, times out or
 would start too late becomes a `skipped: <why>` row, so the document always comes out whole.
 `--tiny` shrinks every size so the command runs in about a minute on a CPU (for its test; the
@@ -33,6 +36,9 @@ from softq import cli
 flags.DEFINE_list("algos", ["sac", "sql", "s2ac"], "Algorithms (softq.agents.CONTINUOUS).")
 flags.DEFINE_list("envs", ["halfcheetah", "ant"], "Tasks for the training rates.")
 flags.DEFINE_string("backend", "mjx", "Physics backend of the training rates.")
+flags.DEFINE_list("paper_algos", ["sql", "ddpg"], "Algorithms on the paper tasks.")
+flags.DEFINE_list("paper_envs", ["swimmer_finish", "ant_maze"],
+                  "softq.envs.PAPER_TASKS timed on their own backends (empty: none).")
 flags.DEFINE_list("train_seeds", ["1", "8", "64"], "Seed counts (vmapped) for the training rates.")
 flags.DEFINE_integer("num_envs", 128, "Parallel environments per seed.")
 flags.DEFINE_integer("train_chunk", 20, "Loop iterations per timed training chunk.")
@@ -46,7 +52,7 @@ SVGD_GRID = [[10, 2], [10, 6], [10, 20], [100, 2], [100, 6], [100, 20], [200, 2]
              [200, 20]]
 TINY = {"envs": ["pendulum"], "backend": "jax", "seeds": [2], "num_envs": 2, "chunk": 2,
         "repeats": 1, "irl_side": 5, "svgd_grid": [[4, 2]], "updates": 2, "obs_size": 3,
-        "action_size": 1}
+        "action_size": 1, "paper_tasks": []}  # Brax compiles for minutes: no paper task
 
 
 def main(argv):
@@ -80,13 +86,17 @@ def main(argv):
   result["svgd"] = measure("svgd", "benchmarks.side_by_side", "svgd", json.dumps(grid))
   result["irl"] = measure("irl", "benchmarks.irl_scaling", "--sides", settings["irl_side"],
                           "--peer_sides", "", "--repeats", settings["repeats"])
-  result["train"] = [
-      {"algo": algo, "env": env, **measure(
-          f"train {algo} {env}", "benchmarks.train_throughput", "--algo", algo, "--env", env,
-          "--backends", settings["backend"], "--seeds", ",".join(map(str, settings["seeds"])),
-          "--num_envs", settings["num_envs"], "--chunk", settings["chunk"], "--repeats",
-          settings["repeats"], "--nophases")}
-      for env in settings["envs"] for algo in FLAGS.algos]
+  def rates(algo, env, backend):
+    return {"algo": algo, "env": env, **measure(
+        f"train {algo} {env}", "benchmarks.train_throughput", "--algo", algo, "--env", env,
+        "--backends", backend, "--seeds", ",".join(map(str, settings["seeds"])),
+        "--num_envs", settings["num_envs"], "--chunk", settings["chunk"], "--repeats",
+        settings["repeats"], "--nophases")}
+
+  result["train"] = [rates(algo, env, settings["backend"])
+                     for env in settings["envs"] for algo in FLAGS.algos]
+  result["paper_tasks"] = [rates(algo, env, backend) for env, backend in settings["paper_tasks"]
+                           for algo in FLAGS.paper_algos]
   result["load_after"] = os.getloadavg()
   result["wall_s"] = round(time.perf_counter() - began, 1)
   print(json.dumps(result, indent=1))
@@ -95,9 +105,10 @@ def main(argv):
 def _settings() -> dict:
   """The sizes to run: the flags, or `TINY` with `--tiny`; bad values end the run (exit 2)."""
   from softq import agents, envs
-  unknown = [a for a in FLAGS.algos if a not in agents.CONTINUOUS]
-  if unknown:
-    cli.fail(f"--algos {','.join(unknown)}: unknown; accepted: {', '.join(agents.CONTINUOUS)}")
+  for flag in ("algos", "paper_algos"):
+    unknown = [a for a in FLAGS[flag].value if a not in agents.CONTINUOUS]
+    if unknown:
+      cli.fail(f"--{flag} {','.join(unknown)}: unknown; accepted: {', '.join(agents.CONTINUOUS)}")
   if FLAGS.tiny:
     return {**TINY, "seeds": list(TINY["seeds"])}
   unknown = [e for e in FLAGS.envs if e not in envs.NAMES]
@@ -114,15 +125,19 @@ def _settings() -> dict:
       value = getattr(FLAGS, name)
       cli.fail(f"--{name} must be >= 1 (--irl_side >= 2, --train_seeds positive integers), got "
                f"{','.join(value) if isinstance(value, list) else value}")
+  unknown = [e for e in FLAGS.paper_envs if e not in envs.PAPER_TASKS]
+  if unknown:
+    cli.fail(f"--paper_envs {','.join(unknown)}: unknown; accepted: {', '.join(envs.PAPER_TASKS)}")
   for name in FLAGS.envs:  # builds each task once (no compilation) to check the backend
     try:
       envs.make(name, backend=FLAGS.backend)
     except ValueError as error:
       cli.fail(str(error))
+  paper_tasks = [(name, envs.paper_task_backends(name)[0]) for name in FLAGS.paper_envs]
   return {"envs": FLAGS.envs, "backend": FLAGS.backend, "seeds": sorted(seeds),
           "num_envs": FLAGS.num_envs, "chunk": FLAGS.train_chunk, "repeats": FLAGS.timing_repeats,
           "irl_side": FLAGS.irl_side, "svgd_grid": SVGD_GRID, "updates": 50, "obs_size": 17,
-          "action_size": 6}
+          "action_size": 6, "paper_tasks": paper_tasks}
 
 
 if __name__ == "__main__":

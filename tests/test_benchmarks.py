@@ -111,6 +111,7 @@ def test_accelerator_check_runs_every_section_and_records_a_spent_budget():
   (train,) = result["train"]
   assert train["algo"] == "sac" and train["runs"][0]["seeds"] == 2
   assert train["runs"][0]["num_envs"] == 2 and train["runs"][0]["env_steps_per_s"] > 0
+  assert result["paper_tasks"] == []  # not at the tiny size (Brax compiles for minutes)
   # A spent budget cuts the running measurement off and skips the rest; the JSON still comes out.
   done = subprocess.run([sys.executable, "-m", "benchmarks.accelerator", "--tiny", "--algos",
                          "sac", "--budget_s", "1"], capture_output=True, text=True, cwd=ROOT)

@@ -39,6 +39,11 @@ PAPER_TASKS = {
 NAMES = tuple(_ENVS) + BRAX_NAMES + tuple(PAPER_TASKS)
 
 
+def paper_task_backends(name: str) -> tuple:
+  """The backends of a `PAPER_TASKS` task, its default first."""
+  return importlib.import_module(f"softq.envs.{PAPER_TASKS[name]}").BACKENDS
+
+
 def make(name: str, episode_length: int | None = None, backend: str | None = None) -> Env:
   """An `EpisodeLimit`-wrapped environment by name.
 

@@ -108,6 +108,9 @@ CASES = {
     "accelerator unknown agent": ("benchmarks.accelerator", ["--algos", "sac,ppo"],
                                   "--algos ppo: unknown; accepted"),
     "accelerator seeds": ("benchmarks.accelerator", ["--train_seeds", "8,x"], "--train_seeds"),
+    "unknown paper task": ("benchmarks.accelerator", ["--paper_envs", "ant"],
+                           "--paper_envs ant: unknown; accepted: swimmer_finish, ant_maze, "
+                           "ant_speed"),
 }
 OUT_DEFAULTS = {"experiments.entropy_eval", "experiments.evaluate"}  # no --out added for these
 
