@@ -116,7 +116,7 @@ def fit(graph, trips, config: FitConfig, theta0=None):
     graph: `RoadGraph`.
     trips: `[T, L]` padded training routes.
     config: `FitConfig`.
-    theta0: optional `[K + Ke]` start (default zeros).
+    theta0: optional `[K + Ke]` start (default zeros in the features' dtype).
   Returns:
     `(theta [K + Ke], log_likelihood_trace [steps])`; the trace holds the un-penalised mean
     log-likelihood at each step's starting θ.
@@ -124,10 +124,12 @@ def fit(graph, trips, config: FitConfig, theta0=None):
     ValueError: if the optimisation diverges (non-finite values).
   """
   trip_data = trip_set(graph, trips)
-  theta0 = jnp.zeros(graph.num_features, jnp.float32) if theta0 is None else jnp.asarray(theta0)
   arrays = (jnp.asarray(graph.src), jnp.asarray(graph.dst), jnp.asarray(graph.state_features),
             jnp.asarray(graph.edge_features), trip_data.destinations, trip_data.starts,
             trip_data.empirical, trip_data.num_trips)
+  if theta0 is None:
+    theta0 = jnp.zeros(graph.num_features, jnp.result_type(arrays[2], arrays[3]))
+  theta0 = jnp.asarray(theta0)
   theta, trace = _fit_jit(arrays, theta0, config)
   if not (np.all(np.isfinite(np.asarray(trace))) and np.all(np.isfinite(np.asarray(theta)))):
     raise ValueError(f"{config.method} fit diverged (non-finite log-likelihood); lower "

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import softq.irl
 from softq.irl import baselines
 from softq.irl import data
 from softq.irl import graph as graph_lib
@@ -67,6 +68,30 @@ def test_fit_config_rejects_bad_values():
     learning.FitConfig(steps=0)
   with pytest.raises(ValueError, match="FitConfig.l1 must be >= 0"):
     learning.FitConfig(l1=-1.0)
+  with pytest.raises(ValueError, match="^FitConfig.learning_rate must be > 0, got 0.0$"):
+    learning.FitConfig(learning_rate=0.0)
+
+
+def test_fit_starts_from_zeros_in_the_features_dtype_and_names_a_divergence():
+  """Without `theta0` the fit starts at zeros in the features' dtype (float32 features stay
+  float32 with float64 enabled, float64 ones are fitted in float64); a rate that overflows θ in
+  its last step is reported, although the trace (taken before each step) is still finite."""
+  city, trips, _ = _twelve_trips()  # float64 features
+  config = learning.FitConfig(method="gradient", steps=2, learning_rate=0.05, horizon=HORIZON)
+  city32 = dataclasses.replace(city, state_features=city.state_features.astype(np.float32),
+                               edge_features=city.edge_features.astype(np.float32))
+  with jax.enable_x64(True):
+    for graph, dtype in ((city, jnp.float64), (city32, jnp.float32)):
+      theta, trace = learning.fit(graph, trips, config)
+      want, want_trace = learning.fit(graph, trips, config, jnp.zeros(3, dtype))
+      assert theta.dtype == dtype
+      np.testing.assert_array_equal(theta, want)
+      np.testing.assert_array_equal(trace, want_trace)
+  huge = learning.FitConfig(steps=1, learning_rate=1e4, horizon=HORIZON)  # e^(η g) overflows
+  with pytest.raises(ValueError, match=r"^exponentiated fit diverged \(non-finite "
+                                       r"log-likelihood\); lower FitConfig.learning_rate \(got "
+                                       r"10000.0\)$"):
+    learning.fit(city32, trips, huge)
 
 
 def test_sumo_network_is_real_and_strongly_connected():
@@ -125,3 +150,49 @@ def test_one_fit_step_ascends_the_likelihood(x64, method):
   np.testing.assert_allclose(theta1, want, rtol=1e-6, atol=1e-9)
   value1, _ = learning.objective(city, trip_data, theta1, HORIZON)
   assert value1 > value0 + 1e-4, (value0, value1)
+
+
+def test_objective_is_the_mean_log_probability_of_the_trips(x64):
+  """`objective` equals `(1/T) sum_t log P(trip_t)` by `path_log_prob` (§5.1), with T = 12 trips
+  padded to a different length L."""
+  city, trips, trip_data = _twelve_trips()
+  assert trips.shape[0] == 12 != trips.shape[1] and trip_data.num_trips == 12
+  theta = np.array([-1.0, -2.0, 0.5])
+  value, _ = learning.objective(city, trip_data, theta, HORIZON)
+  reward = city.state_features @ theta
+  each = [softq.irl.path_log_prob(city.src, city.dst, reward, trip[trip >= 0], HORIZON)
+          for trip in np.asarray(trips)]
+  np.testing.assert_allclose(value, np.mean(each), rtol=1e-10)
+
+
+def _line_graph():
+  """Segments 0 -> 1 -> 2 and a dead end 3 (reached from 1, leading nowhere)."""
+  src, dst = np.array([0, 1, 1]), np.array([1, 2, 3])
+  features = np.array([[1.0], [0.5], [0.2], [0.3]])
+  zeros = np.zeros(4)
+  return graph_lib.RoadGraph("line", src, dst, features, np.zeros((3, 0)), zeros, zeros,
+                             np.zeros((4, 2)))
+
+
+def test_objective_ignores_states_that_cannot_reach_the_destination(x64):
+  """The dead end has log Z = -inf toward destination 2 and start weight 0: the likelihood stays
+  finite and equals the one trip's log-probability."""
+  graph = _line_graph()
+  trips = np.array([[0, 1, 2]])
+  value, grad = learning.objective(graph, learning.trip_set(graph, trips), np.array([-1.0]), 4)
+  want = softq.irl.path_log_prob(graph.src, graph.dst, -graph.state_features[:, 0],
+                                 np.array([0, 1, 2]), 4)
+  np.testing.assert_allclose(value, want, rtol=1e-12)
+  assert np.all(np.isfinite(grad))
+
+
+def test_trip_set_checks_its_trips():
+  graph = _line_graph()
+  assert learning.trip_set(graph, np.array([[1, 2]])).num_trips == 1  # one transition is a trip
+  with pytest.raises(ValueError, match=r"^trips must be a \[T, L >= 2\] int array, got shape "
+                                       r"\(3,\)$"):
+    learning.trip_set(graph, np.array([0, 1, 2]))
+  with pytest.raises(ValueError, match=r"got shape \(2, 1\)$"):
+    learning.trip_set(graph, np.array([[0], [1]]))
+  with pytest.raises(ValueError, match="^a trip uses a transition that is not in the graph$"):
+    learning.trip_set(graph, np.array([[0, 1, 2], [0, 2, -1]]))
