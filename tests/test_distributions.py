@@ -211,3 +211,40 @@ def test_sac_alpha_loss_gradient_raises_alpha_when_entropy_is_low(x64):
   assert grad > 0
   grad_low = jax.grad(losses.sac_alpha_loss)(jnp.asarray(0.1), log_probs + 3.0, target)
   assert grad_low < 0
+
+
+def test_samplers_keep_batch_axes_dtype_bound_and_their_draws():
+  """Both samplers over batch axes `[2, 3]` (d = 4) with float32 parameters under float64 equal
+  the formula applied to the same key's draws, with the bound passed on (here 2, not 3)."""
+  with jax.enable_x64(True):
+    key = jax.random.PRNGKey(5)
+    mean = jnp.linspace(-0.5, 0.5, 24, dtype=jnp.float32).reshape(2, 3, 4)
+    std = jnp.linspace(0.2, 0.9, 24, dtype=jnp.float32).reshape(2, 3, 4)
+    u, log_q = distributions.sample_truncated_normal(key, mean, std, 5, bound=2.0)
+    assert u.shape == (2, 3, 5, 4) and log_q.shape == (2, 3, 5)
+    assert u.dtype == log_q.dtype == jnp.float32
+    z = jax.random.truncated_normal(key, -2.0, 2.0, (2, 3, 5, 4), dtype=jnp.float32)
+    np.testing.assert_allclose(u, mean[..., None, :] + std[..., None, :] * z, rtol=1e-6)
+    np.testing.assert_allclose(
+        log_q, distributions.truncated_normal_log_prob(u, mean[..., None, :], std[..., None, :],
+                                                       2.0), rtol=1e-5)
+    action, pre, log_pi = distributions.sample_tanh_gaussian(key, mean, std)
+    assert pre.shape == (2, 3, 4) and log_pi.shape == (2, 3)
+    assert action.dtype == pre.dtype == log_pi.dtype == jnp.float32
+    noise = jax.random.normal(key, (2, 3, 4), dtype=jnp.float32)
+    np.testing.assert_allclose(pre, mean + std * noise, rtol=1e-6)
+    np.testing.assert_allclose(action, jnp.tanh(pre), rtol=1e-6)
+    np.testing.assert_allclose(log_pi, distributions.tanh_gaussian_log_prob(pre, mean, std),
+                               rtol=1e-5)
+
+
+def test_truncated_density_is_decided_per_point_and_includes_the_boundary(x64):
+  """Each point of a batch is inside or outside on its own, and the box is closed: a point
+  exactly `bound` standard deviations out keeps its density."""
+  mean, std = jnp.array([0.0, 1.0]), jnp.array([0.5, 0.25])
+  u = jnp.array([[1.5, 1.0], [0.0, 1.76], [-1.5, 0.25]])  # on the edge, outside, both edges
+  log_q = distributions.truncated_normal_log_prob(u, mean, std)
+  want = distributions.gaussian_log_prob(u, mean, std) - 2 * math.log(
+      stats.norm.cdf(3) - stats.norm.cdf(-3))
+  assert float(log_q[1]) == -np.inf
+  np.testing.assert_allclose(log_q[jnp.array([0, 2])], want[jnp.array([0, 2])], rtol=1e-12)

@@ -350,6 +350,24 @@ def test_exact_increment_batches_over_leading_axes_and_keeps_float32():
     for log_det in stein.LOG_DETS:
       new, inc32 = _step(u32, g32, h, jnp.asarray(0.2, jnp.float64), log_det=log_det)
       assert new.dtype == inc32.dtype == jnp.float32, log_det
+    assert stein.svgd_direction(u32, g32, h).dtype == jnp.float32
+
+
+def test_svgd_sample_follows_a_named_bandwidth_rule(x64):
+  """A heuristic name is recomputed at every step (here the mean rule, not the median)."""
+  u, _ = _random_set(jax.random.PRNGKey(10), (6, 2))
+  score_fn = lambda x: -2.0 * x
+  got_u, got_lq = stein.svgd_sample(score_fn, u, jnp.zeros(6), 3, 0.3, bandwidth="mean")
+  want_u, want_lq = u, jnp.zeros(6)
+  for _ in range(3):
+    want_u, inc = _step(want_u, score_fn(want_u), kernels.bandwidth(want_u, "mean"), 0.3)
+    want_lq = want_lq + inc
+  np.testing.assert_allclose(got_u, want_u, rtol=0, atol=1e-12)
+  np.testing.assert_allclose(got_lq, want_lq, rtol=0, atol=1e-12)
+  median_u, _ = stein.svgd_sample(score_fn, u, jnp.zeros(6), 3, 0.3)
+  assert np.max(np.abs(median_u - want_u)) > 1e-4
+  with pytest.raises(ValueError, match="^num_steps must be >= 0, got -1$"):
+    stein.svgd_sample(score_fn, u, jnp.zeros(6), -1, 0.3)
 
 
 def test_svgd_step_names_its_bad_arguments():

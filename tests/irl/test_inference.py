@@ -9,6 +9,7 @@ import pytest
 
 import softq.irl
 from softq.irl import baselines
+from softq.irl import inference
 from softq.irl import paths
 from softq.irl import prediction
 
@@ -201,6 +202,20 @@ def test_invalid_inputs_raise_clear_errors():
     softq.irl.expected_visits(src, dst, reward, 1, 0, 1)
   with pytest.raises(ValueError, match="between 1 and horizon \\+ 1 = 2 states, got 3"):
     softq.irl.path_log_prob(src, dst, reward, np.array([0, 1, 2]), 1)
+  with pytest.raises(ValueError, match="destination=3 is out of range"):
+    softq.irl.local_policy(src, dst, reward, 3, 2)
+
+
+def test_path_log_prob_core_rejects_missing_transitions_and_revisits(x64):
+  """The jittable core (no checks) gives -inf to a path over a missing transition and to one
+  that reaches its destination before its end (here through the destination's self-loop)."""
+  src, dst = jnp.array([0, 1, 2, 2]), jnp.array([1, 2, 0, 2])  # a cycle and a loop at 2
+  reward, edge_reward = jnp.array([-0.1, -0.2, -0.3]), jnp.zeros(4)
+  core = lambda path: inference.path_log_prob_core(src, dst, reward, edge_reward,
+                                                    jnp.array(path), 3)
+  assert np.isfinite(float(core([0, 1, 2])))
+  assert float(core([0, 2])) == -np.inf  # 0 -> 2 is not a transition
+  assert float(core([1, 2, 2])) == -np.inf  # 2 visited before the path ends
 
 
 def three_path_graph():
@@ -243,3 +258,37 @@ def test_destination_posterior_equals_bayes_over_enumerated_paths(x64):
     mass.append(math.exp(lp) * agree / total if total > 0 else 0.0)
   expected = np.array(mass) / sum(mass)
   np.testing.assert_allclose(np.exp(posterior), expected, rtol=0, atol=1e-9)
+
+
+def test_transition_index_finds_every_edge_and_only_those():
+  """A star of 8 edges out of one state needs all of bisection's bit_length(E) = 4 rounds; a
+  missing transition is exactly -1, also when its target is in the next state's block."""
+  src, dst = np.zeros(8, int), np.arange(1, 9)
+  got = inference.transition_index(src, dst, jnp.zeros(8, int), jnp.arange(1, 9))
+  np.testing.assert_array_equal(got, np.arange(8))
+  src, dst = np.array([0, 1, 0]), np.array([1, 2, 3])  # 0 -> 1, 1 -> 2, 0 -> 3
+  queries = [(0, 1), (1, 2), (0, 3), (0, 2), (1, 3), (2, 0)]
+  a, b = (jnp.array(x) for x in zip(*queries))
+  np.testing.assert_array_equal(inference.transition_index(src, dst, a, b), [0, 1, 2, -1, -1, -1])
+
+
+def test_expected_counts_names_a_bad_origin_or_destination():
+  src, dst, reward = np.array([0, 1, 2]), np.array([1, 2, 0]), np.zeros(3)
+  with pytest.raises(ValueError, match="origin=7 is out of range"):
+    softq.irl.expected_counts(src, dst, reward, 7, 0, 3)
+  with pytest.raises(ValueError, match="destination=-1 is out of range"):
+    softq.irl.expected_counts(src, dst, reward, 0, -1, 3)
+
+
+def test_counts_keep_the_reward_dtype():
+  """float32 rewards give float32 visits and uses with float64 enabled, whatever the start's dtype."""
+  with jax.enable_x64(True):
+    src, dst = jnp.array([0, 1, 2, 1]), jnp.array([1, 2, 0, 0])
+    reward, edge_reward = jnp.array([-0.1, -0.2, -0.3], jnp.float32), jnp.zeros(4, jnp.float32)
+    start = jnp.array([1.0, 0.0, 0.0], jnp.float64)
+    visits, uses, _ = inference.counts_core(src, dst, reward, edge_reward, 2, start, 5)
+    history = inference.history_core(src, dst, reward, edge_reward, 2, 5)
+    f_visits, f_uses = inference.forward_core(src, dst, reward, edge_reward, history, 2, start)
+    assert visits.dtype == uses.dtype == f_visits.dtype == f_uses.dtype == jnp.float32
+    np.testing.assert_allclose(visits, f_visits, rtol=1e-6)
+    np.testing.assert_allclose(uses, f_uses, rtol=1e-6)
