@@ -202,7 +202,7 @@ def test_invalid_inputs_raise_clear_errors():
     softq.irl.expected_visits(src, dst, reward, 1, 0, 1)
   with pytest.raises(ValueError, match="between 1 and horizon \\+ 1 = 2 states, got 3"):
     softq.irl.path_log_prob(src, dst, reward, np.array([0, 1, 2]), 1)
-  with pytest.raises(ValueError, match="destination=3 is out of range"):
+  with pytest.raises(ValueError, match=r"^destination=3 is out of range \[0, 3\)$"):
     softq.irl.local_policy(src, dst, reward, 3, 2)
 
 
@@ -274,9 +274,9 @@ def test_transition_index_finds_every_edge_and_only_those():
 
 def test_expected_counts_names_a_bad_origin_or_destination():
   src, dst, reward = np.array([0, 1, 2]), np.array([1, 2, 0]), np.zeros(3)
-  with pytest.raises(ValueError, match="origin=7 is out of range"):
+  with pytest.raises(ValueError, match=r"^origin=7 is out of range \[0, 3\)$"):
     softq.irl.expected_counts(src, dst, reward, 7, 0, 3)
-  with pytest.raises(ValueError, match="destination=-1 is out of range"):
+  with pytest.raises(ValueError, match=r"^destination=-1 is out of range \[0, 3\)$"):
     softq.irl.expected_counts(src, dst, reward, 0, -1, 3)
 
 

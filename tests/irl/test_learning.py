@@ -74,14 +74,18 @@ def test_fit_config_rejects_bad_values():
 
 def test_fit_starts_from_zeros_in_the_features_dtype_and_names_a_divergence():
   """Without `theta0` the fit starts at zeros in the features' dtype (float32 features stay
-  float32 with float64 enabled, float64 ones are fitted in float64); a rate that overflows θ in
-  its last step is reported, although the trace (taken before each step) is still finite."""
+  float32 with float64 enabled, float64 ones are fitted in float64, state and edge features of
+  two dtypes in the wider one); a rate that overflows θ in its last step is reported, although
+  the trace (taken before each step) is still finite."""
   city, trips, _ = _twelve_trips()  # float64 features
   config = learning.FitConfig(method="gradient", steps=2, learning_rate=0.05, horizon=HORIZON)
   city32 = dataclasses.replace(city, state_features=city.state_features.astype(np.float32),
                                edge_features=city.edge_features.astype(np.float32))
+  mixed = [dataclasses.replace(city, edge_features=city.edge_features.astype(np.float32)),
+           dataclasses.replace(city32, edge_features=city.edge_features)]  # f64 + f32 either way
   with jax.enable_x64(True):
-    for graph, dtype in ((city, jnp.float64), (city32, jnp.float32)):
+    for graph, dtype in ((city, jnp.float64), (city32, jnp.float32), (mixed[0], jnp.float64),
+                         (mixed[1], jnp.float64)):
       theta, trace = learning.fit(graph, trips, config)
       want, want_trace = learning.fit(graph, trips, config, jnp.zeros(3, dtype))
       assert theta.dtype == dtype
