@@ -23,25 +23,15 @@ Budgets (`--preset`): the default (40 000 steps) is a smoke test; `cpu` is 200 0
 run; `paper` is the paper's 500 epochs x 10 000 steps.
 """
 
-import json
 import os
 
 import numpy as np
 
+from experiments import sql_tasks
 from softq import cli, launch
 
 THRESHOLD = 1.5  # m: goal (8, 0) to the barrier's far side (y = 1.5)
-HIDDEN = (200, 200)
-PRESETS = {
-    "sql": dict(alpha=0.1, critic_hidden=HIDDEN, actor_hidden=HIDDEN, kernel_particles=32,
-                value_particles=50, batch_size=64, target_update_period=1000),
-    "ddpg": dict(critic_hidden=HIDDEN, actor_hidden=HIDDEN, batch_size=64, tau=1.0,
-                 target_update_period=1000),
-}
-BUDGETS = {
-    "cpu": {"loop": dict(total_steps=200_000, chunk_steps=10_000, warmup_steps=10_000)},
-    "paper": {"loop": dict(total_steps=5_000_000, chunk_steps=10_000, warmup_steps=10_000)},
-}
+PRESETS = sql_tasks.presets(target_update_period=1000)
 
 
 def closest_history(metrics_csv: str) -> tuple[np.ndarray, np.ndarray]:
@@ -71,12 +61,7 @@ def combine(runs: list, out: str) -> dict:
   """DIR/ant_maze.png and, per algorithm, the fraction of runs through the open passage."""
   from softq import plotting
   from softq.envs import ant_tasks
-  by_algo = {}
-  for run in runs:
-    with open(os.path.join(run.out, "results.json")) as f:
-      group = json.load(f)
-    by_algo[run.algo] = {k: group[k] for k in (
-        "config", "wall_seconds", "test_runs", "open_passage_fraction", "open_passage_ci95")}
+  by_algo = sql_tasks.results_by_algo(runs, ("open_passage_fraction", "open_passage_ci95"))
   steps = runs[0].extras["maze"][0]
   plotting.maze_figure(
       os.path.join(out, "ant_maze.png"), steps,
@@ -89,7 +74,7 @@ def combine(runs: list, out: str) -> dict:
 
 APP = launch.App(
     name="ant_maze", algos=("sql", "ddpg"), default_algo="sql,ddpg", env="ant_maze", seeds=4,
-    multi=True, presets=PRESETS, budgets=BUDGETS, track=("distance",),
+    multi=True, presets=PRESETS, budgets=sql_tasks.BUDGETS, track=("distance",),
     loop=dict(total_steps=40_000, chunk_steps=5000, warmup_steps=10_000, eval_episodes=2),
     report=report, combine=combine, summary=("open_passage_fraction",))
 launch.define(APP)

@@ -22,24 +22,14 @@ run; `paper` is the paper's 500 epochs x 10 000 steps. A run "swims forward" whe
 forward distance exceeds its furthest backward one.
 """
 
-import json
 import os
 
 import numpy as np
 
+from experiments import sql_tasks
 from softq import cli, launch
 
-HIDDEN = (200, 200)
-PRESETS = {
-    "sql": dict(alpha=0.1, critic_hidden=HIDDEN, actor_hidden=HIDDEN, kernel_particles=32,
-                value_particles=50, batch_size=64, target_update_period=5000),
-    "ddpg": dict(critic_hidden=HIDDEN, actor_hidden=HIDDEN, batch_size=64, tau=1.0,
-                 target_update_period=5000),
-}
-BUDGETS = {
-    "cpu": {"loop": dict(total_steps=200_000, chunk_steps=10_000, warmup_steps=10_000)},
-    "paper": {"loop": dict(total_steps=5_000_000, chunk_steps=10_000, warmup_steps=10_000)},
-}
+PRESETS = sql_tasks.presets(target_update_period=5000)
 
 
 def reach_history(metrics_csv: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,13 +65,8 @@ def combine(runs: list, out: str) -> dict:
   """DIR/swimmer.png and, per algorithm, the fractions of runs that crossed and swam forward."""
   from softq import plotting
   from softq.envs import swimmer_finish
-  by_algo = {}
-  for run in runs:
-    with open(os.path.join(run.out, "results.json")) as f:
-      group = json.load(f)
-    by_algo[run.algo] = {k: group[k] for k in (
-        "config", "wall_seconds", "test_runs", "crossed_fraction", "crossed_ci95",
-        "swam_forward_fraction", "swam_forward_ci95")}
+  by_algo = sql_tasks.results_by_algo(runs, ("crossed_fraction", "crossed_ci95",
+                                              "swam_forward_fraction", "swam_forward_ci95"))
   steps = runs[0].extras["reach"][0]
   plotting.swimmer_figure(
       os.path.join(out, "swimmer.png"), steps,
@@ -94,7 +79,7 @@ def combine(runs: list, out: str) -> dict:
 
 APP = launch.App(
     name="swimmer", algos=("sql", "ddpg"), default_algo="sql,ddpg", env="swimmer_finish",
-    seeds=4, multi=True, presets=PRESETS, budgets=BUDGETS, track=("com_x",),
+    seeds=4, multi=True, presets=PRESETS, budgets=sql_tasks.BUDGETS, track=("com_x",),
     loop=dict(total_steps=40_000, chunk_steps=5000, warmup_steps=10_000, eval_episodes=1),
     report=report, combine=combine, summary=("crossed_fraction", "swam_forward_fraction"))
 launch.define(APP)

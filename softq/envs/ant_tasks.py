@@ -116,10 +116,8 @@ class WalledAnt(Ant):
     return self.sys.q_size() + self.sys.qd_size() + 2  # Brax's would run a reset eagerly
 
   def centre_of_mass(self, pipeline_state) -> jax.Array:
-    """The ant's centre of mass `[3]`: link centres of mass weighted by link masses."""
-    inertia = self.sys.link.inertia
-    link_com = pipeline_state.x.vmap().do(inertia.transform).pos
-    return jnp.sum(inertia.mass[:, None] * link_com, axis=0) / jnp.sum(inertia.mass)
+    """The ant's centre of mass `[3]` (`physics.centre_of_mass`)."""
+    return physics.centre_of_mass(self.sys, pipeline_state)
 
   def reward_terms(self, before, after, action: jax.Array) -> dict[str, jax.Array]:
     """The reward of a step `before -> after` under `action` `[8]`, its parts and `done`."""

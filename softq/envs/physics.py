@@ -52,6 +52,14 @@ def _clip(x, min=None, max=None, *, a_min=None, a_max=None):  # noqa: A002 (jnp.
 fluid.jp = types.SimpleNamespace(**{**vars(jnp), "clip": _clip})
 
 
+def centre_of_mass(sys, pipeline_state) -> jax.Array:
+  """Centre of mass `[3]` of a Brax system: link centres of mass weighted by link masses (as
+  Brax's humanoid computes it; unscaled masses, so for the generalized and MJX backends)."""
+  inertia = sys.link.inertia
+  link_com = pipeline_state.x.vmap().do(inertia.transform).pos  # [links, 3]
+  return jnp.sum(inertia.mass[:, None] * link_com, axis=0) / jnp.sum(inertia.mass)
+
+
 def make_brax(name: str, backend: str | None) -> tuple[Env, int]:
   """A Brax task with actions in `[-1, 1]^d` and its default episode length.
 

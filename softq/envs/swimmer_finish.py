@@ -31,10 +31,8 @@ class SwimmerFinish(Swimmer):
     super().__init__(ctrl_cost_weight=CTRL_COST, backend=backend)
 
   def centre_of_mass(self, pipeline_state) -> jax.Array:
-    """The swimmer's centre of mass `[3]`: link centres of mass weighted by link masses."""
-    inertia = self.sys.link.inertia
-    link_com = pipeline_state.x.vmap().do(inertia.transform).pos  # [links, 3]
-    return jnp.sum(inertia.mass[:, None] * link_com, axis=0) / jnp.sum(inertia.mass)
+    """The swimmer's centre of mass `[3]` (`physics.centre_of_mass`)."""
+    return physics.centre_of_mass(self.sys, pipeline_state)
 
   def reward_terms(self, before, after, action: jax.Array) -> dict[str, jax.Array]:
     """The §4.3 reward of a step `before -> after` under `action` `[2]`, and its parts."""
