@@ -729,6 +729,21 @@ def policy_fit_figure(path: str, density: np.ndarray, means: np.ndarray, panels,
   return _save(fig, path, title)
 
 
+def _run_lines(ax, steps, curves: dict):
+  """One line per run of every `{algorithm: [R, C]}` curve, a colour per algorithm; returns the
+  legend's `(handles, labels)`, one per algorithm with its run count."""
+  colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+  handles, labels = [], []
+  for (name, runs), colour in zip(curves.items(), colours):
+    runs = np.asarray(runs)
+    for r, run in enumerate(runs):
+      (line,) = ax.plot(steps, run, color=colour, lw=1.2, alpha=0.85)
+      if r == 0:
+        handles.append(line)
+        labels.append(f"{name} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+  return handles, labels
+
+
 def swimmer_figure(path: str, steps: np.ndarray, reach: dict, finish_x: float, title: str):
   """How far each run has swum since training began (Haarnoja et al. 2017, Figures 3a and 6).
 
@@ -750,13 +765,7 @@ def swimmer_figure(path: str, steps: np.ndarray, reach: dict, finish_x: float, t
                            squeeze=False)
   axes = axes[0]
   colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-  handles, labels = [], []
-  for (name, (forward, _)), colour in zip(reach.items(), colours):
-    for r, run in enumerate(np.asarray(forward)):
-      (line,) = axes[0].plot(steps, run, color=colour, lw=1.2, alpha=0.85)
-      if r == 0:
-        handles.append(line)
-        labels.append(f"{name} ({len(forward)} run{'s' if len(forward) > 1 else ''})")
+  handles, labels = _run_lines(axes[0], steps, {name: f for name, (f, _) in reach.items()})
   finish = axes[0].axhline(finish_x, color="red", ls="--", lw=1)
   handles.append(finish)
   labels.append(f"finish line (x = {finish_x:g})")
@@ -806,15 +815,7 @@ def maze_figure(path: str, steps: np.ndarray, closest: dict, paths: dict, walls,
   fig, axes = plt.subplots(1, 1 + len(paths), figsize=(4.4 * (1 + len(paths)), 4.0),
                            squeeze=False)
   axes = axes[0]
-  colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-  handles, labels = [], []
-  for (name, runs), colour in zip(closest.items(), colours):
-    runs = np.asarray(runs)
-    for r, run in enumerate(runs):
-      (line,) = axes[0].plot(steps, run, color=colour, lw=1.2, alpha=0.85)
-      if r == 0:
-        handles.append(line)
-        labels.append(f"{name} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+  handles, labels = _run_lines(axes[0], steps, closest)
   handles.append(axes[0].axhline(threshold, color="red", ls="--", lw=1))
   labels.append(f"best distance via the blocked passage ({threshold:g} m)")
   axes[0].set(xlabel="environment steps per run", ylabel="minimum distance to goal so far (m)",

@@ -5,8 +5,9 @@
 locomotion tasks (backends `generalized`, `positional`, `spring`, `mjx`; see `physics.TASKS`) and
 the papers' tasks built on Brax physics (`PAPER_TASKS`: the swimmer with a finish line and the
 quadruped maze, pre-training and fine-tuning tasks), each wrapped in `EpisodeLimit`, which marks
-time limits as truncation, separately from termination, and keeps the real final observation. The discrete tasks are `DISCRETE_NAMES`,
-built by `make_discrete` (`discrete.BatchEnv`, batched auto-resetting copies).
+time limits as truncation, separately from termination, and keeps the real final observation.
+The discrete tasks are `DISCRETE_NAMES`, built by `make_discrete` (`discrete.BatchEnv`, batched
+auto-resetting copies).
 """
 
 import importlib

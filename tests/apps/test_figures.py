@@ -195,3 +195,20 @@ def test_multigoal_sweep_figures(tmp_path):
       per_seed=per_seed)
   _check(fig, path)
   assert "min–max over 2 seeds" in _legend_texts(fig)
+
+
+def test_swimmer_and_maze_figures(tmp_path):
+  steps = np.array([10, 20, 30])
+  forward = np.array([[0.2, 0.9, 1.7], [0.1, 0.3, 0.4]])
+  path = tmp_path / "swimmer.png"
+  reach = {"SQL": (forward, -forward), "DDPG": (forward / 2, -forward)}
+  fig = plotting.swimmer_figure(str(path), steps, reach, 1.5, "synthetic")
+  _check(fig, path)
+  assert {"SQL (2 runs)", "DDPG (2 runs)", "finish line (x = 1.5)"} <= set(_legend_texts(fig))
+
+  path = tmp_path / "maze.png"
+  paths = np.cumsum(np.full((2, 1, 5, 2), 0.5), axis=2)  # [R, E, T + 1, 2]
+  fig = plotting.maze_figure(str(path), steps, {"SQL": 8.0 - forward}, {"SQL": paths},
+                             ((-1.0, -2.0, 4.0, 1.0),), (8.0, 0.0), 1.5, "synthetic")
+  _check(fig, path)
+  assert {"SQL (2 runs)", "goal", "walls", "run 0", "run 1"} <= set(_legend_texts(fig))

@@ -281,7 +281,8 @@ def test_expected_counts_names_a_bad_origin_or_destination():
 
 
 def test_counts_keep_the_reward_dtype():
-  """float32 rewards give float32 visits and uses with float64 enabled, whatever the start's dtype."""
+  """float32 rewards give float32 visits and uses with float64 enabled, whatever the start's
+  dtype."""
   with jax.enable_x64(True):
     src, dst = jnp.array([0, 1, 2, 1]), jnp.array([1, 2, 0, 0])
     reward, edge_reward = jnp.array([-0.1, -0.2, -0.3], jnp.float32), jnp.zeros(4, jnp.float32)
