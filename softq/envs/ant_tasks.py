@@ -52,7 +52,8 @@ _TORSO_CONTYPE, _WALL_CONAFFINITY = 2, 3
 
 
 def hallway_walls(width: float, length: float = HALLWAY_LENGTH) -> tuple:
-  """Side walls `width` apart along `x in [-1, length - 1]`, and the two end walls."""
+  """The §4.5 hallway: side walls `width` apart along `x in [-1, length - 1]` and the two end
+  walls, as `(x, y, width, height)` rectangles."""
   half = width / 2.0
   return ((-2.0, half, length + 2.0, 1.0), (-2.0, -half - 1.0, length + 2.0, 1.0),
           (-2.0, -half, 1.0, width), (length - 1.0, -half, 1.0, width))

@@ -54,7 +54,8 @@ fluid.jp = types.SimpleNamespace(**{**vars(jnp), "clip": _clip})
 
 def centre_of_mass(sys, pipeline_state) -> jax.Array:
   """Centre of mass `[3]` of a Brax system: link centres of mass weighted by link masses (as
-  Brax's humanoid computes it; unscaled masses, so for the generalized and MJX backends)."""
+  Brax's humanoid computes it; unscaled masses, so for the generalized and MJX backends). The
+  quantity the rewards and metrics of §4.3–4.5 are written in."""
   inertia = sys.link.inertia
   link_com = pipeline_state.x.vmap().do(inertia.transform).pos  # [links, 3]
   return jnp.sum(inertia.mass[:, None] * link_com, axis=0) / jnp.sum(inertia.mass)
