@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def rollouts(env, policy, key: jax.Array, num_episodes: int, horizon: int):
+def rollouts(env, policy, key: jax.Array, num_episodes: int, horizon: int,
+             discount: float = 1.0):
   """Runs `num_episodes` episodes of at most `horizon` steps from fresh resets.
 
   Args:
@@ -15,9 +16,10 @@ def rollouts(env, policy, key: jax.Array, num_episodes: int, horizon: int):
     key: PRNG key.
     num_episodes: `E`.
     horizon: `T`, steps per episode (rewards after an episode ends are masked out).
+    discount: `gamma` of `discounted_returns`.
   Returns:
-    dict with `returns [E]`, `paths [E, T + 1, o]` (observations; frozen after the end),
-    `lengths [E]` (int).
+    dict with `returns [E]`, `discounted_returns [E]` (`sum_t gamma^t r_t`), `paths [E, T + 1,
+    o]` (observations; frozen after the end), `lengths [E]` (int).
   """
 
   def episode(k):
@@ -35,7 +37,9 @@ def rollouts(env, policy, key: jax.Array, num_episodes: int, horizon: int):
     _, (obs, rewards, alive) = jax.lax.scan(body, (state, jnp.ones(())),
                                             jax.random.split(k_steps, horizon))
     paths = jnp.concatenate([state.obs[None], obs], axis=0)
-    return {"returns": jnp.sum(rewards), "paths": paths,
+    weights = discount ** jnp.arange(horizon, dtype=rewards.dtype)
+    return {"returns": jnp.sum(rewards), "discounted_returns": jnp.sum(weights * rewards),
+            "paths": paths,
             "lengths": jnp.sum(alive).astype(jnp.int32)}
 
   return jax.vmap(episode)(jax.random.split(key, num_episodes))

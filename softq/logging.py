@@ -20,8 +20,9 @@ class RunLogger:
 
   Usage: `log = RunLogger(out_dir, total_steps, num_seeds)`, then `log.write(step, scalars)` with
   `scalars = {name: [R] array}` after each chunk (or pass `log.on_chunk` to `softq.train.run`),
-  and `log.close()` at the end. `log.steps` and `log.eval_returns` (`[R]` per chunk) keep the
-  evaluation history for learning curves.
+  and `log.close()` at the end. `log.steps`, `log.eval_returns` and
+  `log.eval_discounted_returns` (`[R]` per chunk) keep the evaluation history for learning
+  curves.
 
   A resumed run passes `start_step`, the step of the checkpoint it continues: the rows an earlier
   run wrote up to that step are kept (with their evaluation history), later ones are dropped
@@ -34,7 +35,7 @@ class RunLogger:
     self.enabled = enabled
     self._csv_path = os.path.join(out_dir, "metrics.csv")
     self._columns = None
-    self.steps, self.eval_returns = [], []
+    self.steps, self.eval_returns, self.eval_discounted_returns = [], [], []
     if start_step and os.path.exists(self._csv_path):
       self._continue(start_step)
     self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard")) if enabled else None
@@ -60,19 +61,26 @@ class RunLogger:
     with open(temporary, "w", newline="") as f:
       csv.writer(f).writerows([self._columns] + kept)
     os.replace(temporary, self._csv_path)
-    if "eval_return" in self._columns:
-      column = self._columns.index("eval_return")
+    for name, history in (("eval_return", self.eval_returns),
+                          ("eval_discounted_return", self.eval_discounted_returns)):
+      if name not in self._columns:
+        continue
+      column = self._columns.index(name)
       for step in sorted({int(r[0]) for r in kept}):
         values = {int(r[1]): float(r[column]) for r in kept if int(r[0]) == step}
-        self.steps.append(step)
-        self.eval_returns.append(np.array([values[s] for s in range(self.num_seeds)]))
+        history.append(np.array([values[s] for s in range(self.num_seeds)]))
+    if "eval_return" in self._columns:
+      self.steps.extend(sorted({int(r[0]) for r in kept}))
 
   def on_chunk(self, step: int, metrics: dict, evaluation: dict) -> None:
-    """`softq.train.run`'s callback: logs the metrics and the mean evaluation return per seed."""
+    """`softq.train.run`'s callback: logs the metrics and the mean evaluation return per seed,
+    undiscounted and discounted."""
     eval_return = np.asarray(evaluation["returns"]).mean(axis=1)
-    self.write(step, {**metrics, "eval_return": eval_return})
+    discounted = np.asarray(evaluation["discounted_returns"]).mean(axis=1)
+    self.write(step, {**metrics, "eval_return": eval_return, "eval_discounted_return": discounted})
     self.steps.append(step)
     self.eval_returns.append(eval_return)
+    self.eval_discounted_returns.append(discounted)
 
   def write(self, step: int, scalars: dict) -> None:
     """Appends one CSV row per run, one TensorBoard scalar per run and name; advances the bar."""

@@ -117,7 +117,8 @@ def build(agent, config, env, loop: LoopConfig, track: tuple = ()) -> Program:
   `<name>_min` for every environment metric `name` in `track` (`state.metrics[name]`, a scalar
   per environment): its extremes over the states the agent acted in during the chunk, in every
   parallel environment, warm-up included (e.g. the swimmer's furthest position, §4.3);
-  `evaluate(params, key) -> rollouts` with leaves `[S, E, ...]` (see `evaluate.rollouts`).
+  `evaluate(params, key) -> rollouts` with leaves `[S, E, ...]` (see `evaluate.rollouts`;
+  discounted with the agent's `discount`).
   """
   obs_size, action_size = env.observation_size, env.action_size
   iterations = loop.chunk_steps // (loop.num_envs * loop.update_every)
@@ -215,7 +216,7 @@ def build(agent, config, env, loop: LoopConfig, track: tuple = ()) -> Program:
   def evaluate_all(params, key):
     def one(p, k):
       policy = lambda obs, kk: agent.act(config, p, obs, kk, "eval")
-      return evaluate.rollouts(env, policy, k, loop.eval_episodes, env.limit)
+      return evaluate.rollouts(env, policy, k, loop.eval_episodes, env.limit, config.discount)
     num_seeds = jax.tree.leaves(params)[0].shape[0]
     return jax.vmap(one)(params, jax.random.split(key, num_seeds))
 

@@ -75,7 +75,8 @@ def test_resumed_logger_continues_metrics_csv(tmp_path):
   drops rows written after the checkpoint (they are written again) and appends."""
   def chunk(log, step):
     log.on_chunk(step, {"critic_loss": np.array([step, -step])},
-                 {"returns": np.array([[step, step + 2], [-step, -step]])})
+                 {"returns": np.array([[step, step + 2], [-step, -step]]),
+                  "discounted_returns": np.array([[step / 2, step / 2], [0.0, 2.0]])})
 
   first = RunLogger(str(tmp_path), 40, 2)
   for step in (10, 20, 30):
@@ -84,13 +85,14 @@ def test_resumed_logger_continues_metrics_csv(tmp_path):
   resumed = RunLogger(str(tmp_path), 40, 2, start_step=20)
   assert resumed.steps == [10, 20]
   np.testing.assert_array_equal(resumed.eval_returns, [[11, -10], [21, -20]])
+  np.testing.assert_array_equal(resumed.eval_discounted_returns, [[5, 1], [10, 1]])
   for step in (30, 40):
     chunk(resumed, step)
   resumed.close()
   with open(tmp_path / "metrics.csv") as f:
     lines = f.read().splitlines()
-  assert lines[0] == "step,run,critic_loss,eval_return"
-  expected = [[(s, 0, s, s + 1), (s, 1, -s, -s)] for s in (10, 20, 30, 40)]
+  assert lines[0] == "step,run,critic_loss,eval_discounted_return,eval_return"
+  expected = [[(s, 0, s, s / 2, s + 1), (s, 1, -s, 1, -s)] for s in (10, 20, 30, 40)]
   assert [tuple(map(float, line.split(","))) for line in lines[1:]] == sum(expected, [])
   assert resumed.steps == [10, 20, 30, 40]
   steps, values = read_metrics(str(tmp_path / "metrics.csv"), ("critic_loss",))
