@@ -73,6 +73,23 @@ def check_agent(module: types.ModuleType) -> types.ModuleType:
   return module
 
 
+NETWORKS = ("critic", "actor", "sampler")
+
+
+def start_from(state, params):
+  """`state` whose networks (`critic`, `actor`, `sampler`: those it has) are taken from saved
+  `params`, with each target network (`target_critic`, `target_actor`) a copy of them; every
+  other field (optimizer states, step, key, e.g. SQL's frozen noise set) stays as `state` has it.
+
+  Fine-tuning from a pre-trained policy (§4.5): `state` is a fresh `init`, `params` the `params`
+  of a saved policy of the same agent and network sizes (leaves may carry a leading run axis).
+  """
+  nets = {name: getattr(params, name) for name in NETWORKS if hasattr(params, name)}
+  targets = {f"target_{name}": net for name, net in nets.items()
+             if hasattr(state, f"target_{name}")}
+  return state.replace(params=state.params.replace(**nets), **targets)
+
+
 def config_to_dict(config) -> dict:
   """A Config as JSON-ready values (tuples become lists); inverse of `config_from_dict`."""
   return dataclasses.asdict(config)

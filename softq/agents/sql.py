@@ -3,6 +3,8 @@
 Pure functions over an explicit `TrainState`: `init`, `update` (one critic and one sampler step,
 §2.8), `act`. The critic regresses on importance-sampled soft values (§2.1–2.2); the sampler
 `u = f(s, xi)`, `a = tanh(u)`, follows amortized SVGD toward `exp(Q/alpha)` on the box (§2.3–2.6).
+For fine-tuning (§4.5) the temperature may anneal log-linearly (`alpha_final`) and acting may draw
+its noise from a frozen set that shrinks linearly (`noise_set`), both over `schedule_steps`.
 """
 
 import dataclasses
@@ -36,6 +38,11 @@ class Config(base.ExplorationConfig):
   value_particles: int = 50
   target_update_period: int = 1000
   bandwidth: str = "median"
+  # Fine-tuning schedules (§4.5), over `schedule_steps` gradient steps; off by default.
+  alpha_final: float | None = None
+  noise_set: int = 0
+  noise_set_final: int = 1
+  schedule_steps: int = 200_000
 
   def __post_init__(self):
     super().__post_init__()
@@ -48,15 +55,25 @@ class Config(base.ExplorationConfig):
     common.check_hidden(self, "actor_hidden")
     common.check(self.bandwidth in kernels.BANDWIDTHS, "bandwidth",
                  f"one of {', '.join(kernels.BANDWIDTHS)}", self.bandwidth)
+    common.check(self.alpha_final is None or self.alpha_final > 0, "alpha_final",
+                 "> 0 or None", self.alpha_final)
+    common.check(self.noise_set >= 0, "noise_set", ">= 0 (0: fresh noise)", self.noise_set)
+    common.check(1 <= self.noise_set_final <= max(self.noise_set, 1), "noise_set_final",
+                 f"in [1, noise_set = {self.noise_set}]", self.noise_set_final)
+    common.check_positive(self, "schedule_steps")
 
 
 @flax.struct.dataclass
 class Params:
-  """What acting needs: critic and actor (the sampler `f(s, xi)`) parameters."""
+  """What acting needs: critic and actor (the sampler `f(s, xi)`) parameters; with a frozen
+  noise set (`Config.noise_set = N > 0`), the set `noise [N, d]` and how many of its first
+  vectors acting draws from now (`noise_count`, an int32 scalar)."""
 
   critic: Any
   actor: Any
   action_size: int = flax.struct.field(pytree_node=False)
+  noise: Any = None
+  noise_count: Any = None
 
 
 @flax.struct.dataclass
@@ -91,18 +108,41 @@ def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> Tra
   """Fresh parameters, target copy, Adam states; `alpha` from the config."""
   q_net, sampler = _nets(config, action_size)
   q_opt, sampler_opt = _optimizers(config)
-  k_q, k_s, key = jax.random.split(key, 3)
+  k_q, k_s, k_noise, key = jax.random.split(key, 4)
   obs, act = jnp.zeros((1, obs_size)), jnp.zeros((1, action_size))
   q_params = q_net.init(k_q, obs, act)
   sampler_params = sampler.init(k_s, obs, act)
+  params = Params(critic=q_params, actor=sampler_params, action_size=action_size)
+  if config.noise_set:
+    params = params.replace(noise=jax.random.normal(k_noise, (config.noise_set, action_size)),
+                            noise_count=jnp.asarray(config.noise_set, jnp.int32))
   return TrainState(
-      params=Params(critic=q_params, actor=sampler_params, action_size=action_size),
+      params=params,
       target_critic=q_params,
       critic_opt_state=q_opt.init(q_params),
       actor_opt_state=sampler_opt.init(sampler_params),
       alpha=jnp.asarray(config.alpha, jnp.float32),
       step=jnp.zeros((), jnp.int32),
       key=key)
+
+
+def alpha_at(config: Config, alpha: jax.Array, step: jax.Array) -> jax.Array:
+  """The temperature after `step` gradient steps (§4.5): `alpha` (the initial value) annealed
+  log-linearly to `config.alpha_final` over `config.schedule_steps`, then held; `alpha` itself
+  when `alpha_final` is None. Scalars."""
+  if config.alpha_final is None:
+    return alpha
+  progress = jnp.minimum(step / config.schedule_steps, 1.0)
+  return jnp.exp((1.0 - progress) * jnp.log(alpha) + progress * jnp.log(config.alpha_final))
+
+
+def noise_count_at(config: Config, step: jax.Array) -> jax.Array:
+  """How many vectors of the frozen noise set acting draws from after `step` gradient steps
+  (§4.5): falls linearly from `noise_set` to `noise_set_final` over `schedule_steps` (rounded),
+  then held. An int32 scalar."""
+  progress = jnp.minimum(step / config.schedule_steps, 1.0)
+  count = config.noise_set + progress * (config.noise_set_final - config.noise_set)
+  return jnp.round(count).astype(jnp.int32)
 
 
 def critic_loss(config: Config, q_params, target_critic, alpha, batch: Transition, key):
@@ -150,33 +190,44 @@ def update(config: Config, state: TrainState, batch: Transition):
   q_opt, sampler_opt = _optimizers(config)
   key, k_value, k_particles = jax.random.split(state.key, 3)
   params = state.params
+  alpha = alpha_at(config, state.alpha, state.step)
   (q_loss, targets), q_grads = jax.value_and_grad(critic_loss, argnums=1, has_aux=True)(
-      config, params.critic, state.target_critic, state.alpha, batch, k_value)
+      config, params.critic, state.target_critic, alpha, batch, k_value)
   (s_loss, s_metrics), s_grads = jax.value_and_grad(actor_loss, argnums=1, has_aux=True)(
-      config, params.actor, params.critic, state.alpha, batch.obs, k_particles)
+      config, params.actor, params.critic, alpha, batch.obs, k_particles)
   q_updates, critic_opt_state = q_opt.update(q_grads, state.critic_opt_state, params.critic)
   s_updates, s_opt_state = sampler_opt.update(s_grads, state.actor_opt_state, params.actor)
   new_q = optax.apply_updates(params.critic, q_updates)
   step = state.step + 1
+  params = params.replace(critic=new_q, actor=optax.apply_updates(params.actor, s_updates))
+  if config.noise_set:
+    params = params.replace(noise_count=noise_count_at(config, step))
   new_state = state.replace(
-      params=params.replace(critic=new_q, actor=optax.apply_updates(params.actor, s_updates)),
+      params=params,
       target_critic=common.update_target(state.target_critic, new_q, step,
                                          config.target_update_period, 1.0),
       critic_opt_state=critic_opt_state, actor_opt_state=s_opt_state, step=step, key=key)
   metrics = {"critic_loss": q_loss, "actor_loss": s_loss, "target_mean": jnp.mean(targets),
              **s_metrics}
+  if config.alpha_final is not None:
+    metrics["alpha"] = alpha
   return new_state, metrics
 
 
 def act(config: Config, params: Params, obs: jax.Array, key: jax.Array, mode: str = "explore"):
-  """Actions `[..., d]` for observations `[..., o]`: one fresh sampler particle each (§2.7).
+  """Actions `[..., d]` for observations `[..., o]`: one sampler particle each (§2.7).
 
-  Both modes ("explore", "eval") sample the stochastic policy; exploration noise is the
-  training loop's.
+  The noise input is fresh, or with a frozen set (§4.5) one of its first `noise_count` vectors,
+  uniformly. Both modes ("explore", "eval") sample the stochastic policy; exploration noise is
+  the training loop's.
   """
   del mode
   _, sampler = _nets(config, params.action_size)
-  noise = jax.random.normal(key, obs.shape[:-1] + (params.action_size,))
+  shape = obs.shape[:-1]
+  if params.noise is None:
+    noise = jax.random.normal(key, shape + (params.action_size,))
+  else:
+    noise = params.noise[jax.random.randint(key, shape, 0, params.noise_count)]
   return jnp.tanh(sampler.apply(params.actor, obs, noise))
 
 
