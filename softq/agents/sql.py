@@ -65,15 +65,21 @@ class Config(base.ExplorationConfig):
 
 @flax.struct.dataclass
 class Params:
-  """What acting needs: critic and actor (the sampler `f(s, xi)`) parameters; with a frozen
-  noise set (`Config.noise_set = N > 0`), the set `noise [N, d]` and how many of its first
-  vectors acting draws from now (`noise_count`, an int32 scalar)."""
+  """What acting needs: critic and actor (the sampler `f(s, xi)`) parameters."""
 
   critic: Any
   actor: Any
   action_size: int = flax.struct.field(pytree_node=False)
-  noise: Any = None
-  noise_count: Any = None
+
+
+@flax.struct.dataclass
+class FrozenNoiseParams(Params):
+  """`Params` of a frozen noise set (`Config.noise_set = N > 0`, §4.5): also the set
+  `noise [N, d]` and how many of its first vectors acting draws from now (`noise_count`, an
+  int32 scalar)."""
+
+  noise: jax.Array
+  noise_count: jax.Array
 
 
 @flax.struct.dataclass
@@ -114,8 +120,10 @@ def init(config: Config, key: jax.Array, obs_size: int, action_size: int) -> Tra
   sampler_params = sampler.init(k_s, obs, act)
   params = Params(critic=q_params, actor=sampler_params, action_size=action_size)
   if config.noise_set:
-    params = params.replace(noise=jax.random.normal(k_noise, (config.noise_set, action_size)),
-                            noise_count=jnp.asarray(config.noise_set, jnp.int32))
+    params = FrozenNoiseParams(
+        critic=q_params, actor=sampler_params, action_size=action_size,
+        noise=jax.random.normal(k_noise, (config.noise_set, action_size)),
+        noise_count=jnp.asarray(config.noise_set, jnp.int32))
   return TrainState(
       params=params,
       target_critic=q_params,
@@ -224,7 +232,7 @@ def act(config: Config, params: Params, obs: jax.Array, key: jax.Array, mode: st
   del mode
   _, sampler = _nets(config, params.action_size)
   shape = obs.shape[:-1]
-  if params.noise is None:
+  if not isinstance(params, FrozenNoiseParams):
     noise = jax.random.normal(key, shape + (params.action_size,))
   else:
     noise = params.noise[jax.random.randint(key, shape, 0, params.noise_count)]
