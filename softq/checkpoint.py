@@ -155,12 +155,14 @@ class _Quiet(logging.Filter):
     return f"{os.sep}orbax{os.sep}" not in record.pathname
 
 
-def latest(directory: str, description: dict, ignore=()) -> int:
+def latest(directory: str, description: dict, ignore=(), defaults: dict | None = None) -> int:
   """The latest complete checkpoint's step in `directory`, after checking its description.
 
   Reads only; raises `CheckpointError` if there is none, it cannot be read, or its description
   differs from `description` in a field not in `ignore` (the first differing field is named,
-  dotted, e.g. `config.critic_hidden`).
+  dotted, e.g. `config.critic_hidden`). `defaults` (nested like `description`) holds the values
+  of fields a checkpoint written before they existed is taken to have (e.g. a Config field
+  added later, at its default: the saved run behaved as that default does).
   """
   if not os.path.isdir(directory):
     raise CheckpointError(f"no checkpoint directory {directory!r}")
@@ -176,6 +178,7 @@ def latest(directory: str, description: dict, ignore=()) -> int:
   except (OSError, ValueError):
     raise CheckpointError(f"corrupt: {path} (the checkpoint's description cannot be read)"
                           ) from None
+  saved = _with_defaults(saved, defaults or {})
   differing = differences({k: v for k, v in saved.items() if k not in ignore},
                           {k: v for k, v in description.items() if k not in ignore})
   if differing:
@@ -186,6 +189,17 @@ def latest(directory: str, description: dict, ignore=()) -> int:
     raise CheckpointError(f"checkpoint {directory}/{step} does not match this run: {field} is "
                           f"{there!r} there, {here!r} here{more}")
   return step
+
+
+def _with_defaults(saved: dict, defaults: dict) -> dict:
+  """`saved` with every field of `defaults` that it lacks added (nested dicts merged)."""
+  out = dict(saved)
+  for key, value in defaults.items():
+    if isinstance(value, dict) and isinstance(out.get(key), dict):
+      out[key] = _with_defaults(out[key], value)
+    elif key not in out:
+      out[key] = value
+  return out
 
 
 def differences(saved, wanted, prefix: str = "") -> list[tuple[str, object, object]]:

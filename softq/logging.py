@@ -92,8 +92,7 @@ class RunLogger:
       with open(self._csv_path, "w", newline="") as f:
         csv.writer(f).writerow(self._columns)
     elif self._columns != ["step", "run"] + names:
-      raise ValueError(f"{self._csv_path} has columns {self._columns[2:]}, this run writes "
-                       f"{names}")
+      self._widen(names)
     with open(self._csv_path, "a", newline="") as f:
       writer = csv.writer(f)
       for seed in range(self.num_seeds):
@@ -113,6 +112,22 @@ class RunLogger:
       self._bar = tqdm.tqdm(**self._bar_args)
     self._bar.set_postfix(postfix, refresh=False)
     self._bar.update(step - self._bar.n)
+
+  def _widen(self, names: list) -> None:
+    """Rewrites metrics.csv with the columns `names` when they add to its own (a run resumed by
+    a version that logs more scalars; earlier rows read NaN there); raises otherwise."""
+    old = self._columns[2:]
+    if not set(old) <= set(names):
+      raise ValueError(f"{self._csv_path} has columns {old}, this run writes {names}")
+    with open(self._csv_path, newline="") as f:
+      rows = list(csv.DictReader(f))
+    self._columns = ["step", "run"] + names
+    temporary = self._csv_path + ".tmp"
+    with open(temporary, "w", newline="") as f:
+      writer = csv.writer(f)
+      writer.writerow(self._columns)
+      writer.writerows([[r.get(c, "nan") for c in self._columns] for r in rows])
+    os.replace(temporary, self._csv_path)
 
   def close(self) -> None:
     if self._bar is not None:

@@ -99,6 +99,18 @@ def test_missing_and_mismatched_checkpoints_are_rejected(saved_run, tmp_path, tr
   assert tree_digest(directory) == before
 
 
+def test_fields_newer_than_a_checkpoint_match_only_at_their_defaults(saved_run):
+  """A field the saved description lacks (added by a later version) matches its default only."""
+  directory, _, _ = saved_run
+  newer = {**DESCRIPTION, "config": {"noise_set": 0}}
+  with pytest.raises(checkpoint.CheckpointError, match="config is None there"):
+    checkpoint.latest(directory, newer)
+  defaults = {"config": {"noise_set": 0}}
+  assert checkpoint.latest(directory, newer, defaults=defaults) == 40
+  with pytest.raises(checkpoint.CheckpointError, match="config.noise_set is 0 there, 4 here"):
+    checkpoint.latest(directory, {**DESCRIPTION, "config": {"noise_set": 4}}, defaults=defaults)
+
+
 def test_corrupt_checkpoint_is_rejected_untouched(saved_run, tmp_path, tree_digest):
   directory, _, result = saved_run
   copy = str(tmp_path / "checkpoints")

@@ -230,7 +230,8 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
   """Runs up to `loop.total_steps` per run in chunks; returns `(carry, evaluation, diverged)`.
 
   `carry` (e.g. restored from a checkpoint) continues from its `step`; otherwise the runs start
-  from `program.init(keys)`. After each chunk the host checks every run for a non-finite loss or
+  from `program.init(keys)`. A carry already at `total_steps` is only evaluated (with the last
+  chunk's key, so the evaluation equals the one the finished run made). After each chunk the host checks every run for a non-finite loss or
   parameter, evaluates the policies, calls `on_chunk(steps_done, metrics, evaluation)` with
   numpy arrays (per run, gathered from every process of a multi-process job) and, when given,
   `checkpointer.save(steps_done, carry, final)` (see
@@ -270,6 +271,9 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
       checkpointer.save(steps_done, carry, final=index == num_chunks - 1)
     if frozen.all():  # nothing left to train
       break
+  if evaluation is None:  # restored at the end: the last chunk's evaluation, again
+    evaluation = program.evaluate(carry.seeds.agent.params,
+                                  jax.random.fold_in(eval_key, num_chunks - 1))
   return carry, evaluation, diverged
 
 

@@ -139,3 +139,19 @@ def test_tracked_metric_extremes_are_those_of_the_states_acted_in():
     np.testing.assert_array_equal(metrics["x_max"], stored.max(axis=1))
     np.testing.assert_array_equal(metrics["x_min"], stored.min(axis=1))
   np.testing.assert_array_equal(obs[:, :200, 2].max(axis=1), 99)  # 100 steps per environment
+
+
+def test_resumed_logger_widens_metrics_csv_for_new_scalars(tmp_path):
+  """A run resumed by a version that logs one more scalar keeps the earlier rows (NaN in the new
+  column); a run that drops a scalar is refused."""
+  first = RunLogger(str(tmp_path), 30, 1)
+  first.write(10, {"critic_loss": np.array([1.0])})
+  first.close()
+  resumed = RunLogger(str(tmp_path), 30, 1, start_step=10)
+  resumed.write(20, {"critic_loss": np.array([2.0]), "alpha": np.array([0.5])})
+  with open(tmp_path / "metrics.csv") as f:
+    assert f.read().splitlines() == ["step,run,alpha,critic_loss", "10,0,nan,1.0",
+                                     "20,0,0.5,2.0"]
+  with pytest.raises(ValueError, match="has columns"):
+    resumed.write(30, {"alpha": np.array([0.5])})
+  resumed.close()
