@@ -54,7 +54,8 @@ class App:
     presets: `{algo: {Config field: value}}`, the app's defaults over each Config's own.
     loop: `{LoopConfig field: value}`, the app's loop defaults.
     seeds: the `--seeds` default.
-    sweep: the `--sweep` default.
+    sweep: the `--sweep` default, or `{algo: default}` for a `multi` app whose algorithms sweep
+      different fields (an explicit `--sweep` applies to every algorithm).
     variants: `{algo: agent name}` for algorithms that are presets of another agent.
     multi: `--algo` takes several algorithms, each trained into `DIR/<algo>/` (its own
       checkpoints, policy and results.json); `combine` then writes what compares them.
@@ -68,6 +69,9 @@ class App:
       fits a CPU); explicit flags still win.
     track: environment metrics whose per-chunk extremes join metrics.csv as `<name>_max` and
       `<name>_min` (`softq.train.loop.build`).
+    init_policy: `init_policy(algo) -> DIR or None`: a policy saved by an earlier run
+      (`softq.policy`) whose networks each run starts from (fine-tuning, §4.5), run r from
+      saved run r; the saved runs must be this run's (same seeds and swept values).
   """
 
   name: str
@@ -78,7 +82,7 @@ class App:
   presets: dict = dataclasses.field(default_factory=dict)
   loop: dict = dataclasses.field(default_factory=dict)
   seeds: int = 2
-  sweep: str = ""
+  sweep: str | dict = ""
   variants: dict = dataclasses.field(default_factory=dict)
   multi: bool = False
   report: Callable | None = None
@@ -87,6 +91,7 @@ class App:
   check: Callable | None = None
   budgets: dict = dataclasses.field(default_factory=dict)
   track: tuple = ()
+  init_policy: Callable | None = None
 
   def agent_name(self, algo: str) -> str:
     """The `softq.agents.AGENTS` name behind `algo`."""
@@ -111,6 +116,7 @@ class Run:
   result: object
   logger: object
   records: list
+  init_policy: str | None = None
   extras: dict = dataclasses.field(default_factory=dict)
 
 
@@ -130,7 +136,8 @@ def define(app: App) -> None:
   flags.DEFINE_integer("episode_length", None, "Steps before truncation (default: the task's).")
   flags.DEFINE_integer("seeds", app.seeds, "Independent seeds per sweep value (vmapped).")
   flags.DEFINE_integer("seed", 0, "Base PRNG seed.")
-  flags.DEFINE_string("sweep", app.sweep, "Swept fields (the agent's SWEEPABLE, e.g. alpha and "
+  default_sweep = app.sweep if isinstance(app.sweep, str) else ""
+  flags.DEFINE_string("sweep", default_sweep, "Swept fields (the agent's SWEEPABLE, e.g. alpha and "
                       "learning rates): alpha=0.1,0.2,0.5 or 'critic_learning_rate=1e-3,3e-4;"
                       "actor_learning_rate=1e-4,3e-5' (fields separated by ';' are zipped).")
   flags.DEFINE_string("out", None, f"Output directory (default runs/{app.name}"
@@ -167,6 +174,9 @@ def main(app: App) -> int:
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
   groups = [_prepare(app, algo, config, settings) for algo, config in settings["groups"]]
+  if settings["resume"] and all(g["start"] == g["loop"].total_steps for g in groups):
+    cli.fail(f"every algorithm in {settings['resume']!r} is at step {groups[0]['start']} "
+             "already; --steps must exceed it")
   if (jax.process_index() == 0 and not settings["resume"]
       and _non_empty(settings["out"])):  # --overwrite, checked above
     _empty(settings["out"])
@@ -236,7 +246,10 @@ def _settings(app: App) -> dict:
   if every < 0 or every % loop.chunk_steps:
     cli.fail(f"--checkpoint_every must be 0 or a positive multiple of --chunk "
              f"({loop.chunk_steps}), got {every}")
-  sweep = parse_sweep(FLAGS.sweep)
+  if isinstance(app.sweep, dict) and not FLAGS["sweep"].present:
+    sweep = {algo: parse_sweep(app.sweep.get(algo, "")) for algo in algos}
+  else:
+    sweep = dict.fromkeys(algos, parse_sweep(FLAGS.sweep))
   if FLAGS.distributed:
     _check_distributed()
   resume = FLAGS.resume
@@ -269,7 +282,7 @@ def _prepare(app, algo, config, settings) -> dict:
   except ValueError as e:
     cli.fail(str(e))
   try:
-    values = train.sweep_values(agent, settings["sweep"])
+    values = train.sweep_values(agent, settings["sweep"][algo])
     num_runs = FLAGS.seeds * max((len(v) for v in values.values()), default=1)
     train.check_memory(env, loop, num_runs)  # raises when the replay buffers do not fit
   except ValueError as e:
@@ -284,15 +297,24 @@ def _prepare(app, algo, config, settings) -> dict:
   program = train.build(agent, config, env, loop, app.track)
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
   abstract = jax.eval_shape(program.init, jax.numpy.tile(keys, num_runs // FLAGS.seeds))
+  init_dir = app.init_policy(algo) if app.init_policy is not None else None
+  initial = None
+  if init_dir is not None:
+    initial = _initial_params(init_dir, app.agent_name(algo), env, abstract.seeds.agent.params,
+                              train.list_runs(FLAGS.seeds, values))
   description = describe(app, algo, config, loop, values, env_name, abstract)
+  description["init_policy"] = init_dir
   directory = os.path.join(out, "checkpoints")
   restore, start, capacity = None, 0, None
-  if settings["resume"]:
+  # A multi-algorithm run stopped before an algorithm's first checkpoint starts that one afresh,
+  # and one already at --steps is only reported again.
+  if settings["resume"] and not (settings["multi"] and not os.path.isdir(directory)):
     try:
-      start = checkpoint.latest(directory, description, ignore=("buffer_capacity",))
+      start = checkpoint.latest(directory, description, ignore=("buffer_capacity",),
+                                defaults=_description_defaults(type(config)))
     except checkpoint.CheckpointError as e:
       cli.fail(str(e))
-    if start >= loop.total_steps:
+    if start > loop.total_steps or (start == loop.total_steps and not settings["multi"]):
       cli.fail(f"the checkpoint in {directory!r} is at step {start}; --steps must exceed it")
     capacity = checkpoint.saved_description(directory, start)["buffer_capacity"]
     if capacity > loop.buffer_capacity:
@@ -303,11 +325,45 @@ def _prepare(app, algo, config, settings) -> dict:
   return dict(algo=algo, agent=agent, config=config, loop=loop, env=env, env_name=env_name,
               values=values, num_runs=num_runs, program=program, keys=keys,
               description=description, out=out, restore=restore, start=start,
-              capacity=capacity)
+              capacity=capacity, initial=initial, init_dir=init_dir)
+
+
+def _initial_params(directory: str, agent_name: str, env, like, runs: list):
+  """The saved policy in `directory` as every run's starting parameters (leaves `[R, ...]`),
+  checked against this run: same agent, sizes, network shapes (`like`) and runs."""
+  import jax
+  from softq import policy
+  from softq.agents import base
+  try:
+    saved = policy.load_all(directory)
+  except policy.PolicyError as e:
+    cli.fail(str(e))
+  where = f"the policy in {directory!r}"
+  if saved.algo != agent_name:
+    cli.fail(f"{where} is a {saved.algo} policy; this run trains {agent_name}")
+  if (saved.obs_size, saved.action_size) != (env.observation_size, env.action_size):
+    cli.fail(f"{where} takes observations of size {saved.obs_size} and actions of size "
+             f"{saved.action_size}; this environment has {env.observation_size} and "
+             f"{env.action_size}")
+  for name in base.NETWORKS:
+    if hasattr(like, name):
+      want = jax.tree.map(lambda x: x.shape[1:], getattr(like, name))  # past the run axis
+      got = jax.tree.map(lambda x: x.shape[1:], getattr(saved.params, name))
+      if got != want:
+        cli.fail(f"{where} has {name} networks of other sizes than this run's "
+                 f"(compare --{name}_hidden with {directory}/policy/policy.json)")
+  if saved.runs != runs:
+    cli.fail(f"{where} holds runs {_labels(saved.runs)}; this run has {_labels(runs)} (use the "
+             "same --seeds and --sweep as the run that saved it)")
+  return saved.params
+
+
+def _labels(runs: list) -> str:
+  return "; ".join(_label(r) for r in runs)
 
 
 def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, program,
-           keys, description, out, restore, start, capacity):
+           keys, description, out, restore, start, capacity, initial, init_dir):
   """Trains one algorithm's runs and writes its outputs; returns `(Run, results)` (or
   `(None, None)` on a process other than the first)."""
   import jax
@@ -328,7 +384,7 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, prog
     result = train.train(agent, config, env, keys, loop, sweep=values,
                          eval_key=jax.random.key(FLAGS.seed + 1), on_chunk=logger.on_chunk,
                          checkpointer=checkpointer, restore=restore, restore_capacity=capacity,
-                         program=program)
+                         initial_params=initial, program=program)
   except checkpoint.SaveError as e:  # e.g. a full disk: one line naming the intact checkpoint
     run_dir = os.path.dirname(out) if app.multi else out
     fix = "free space" if e.disk_full else "fix that"
@@ -346,7 +402,7 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, prog
     return None, None
   run = Run(app=app, algo=algo, agent=agent, config=config, loop=loop, env=env,
             env_name=env_name, out=out, seed=FLAGS.seed, result=result, logger=logger,
-            records=result.runs)
+            records=result.runs, init_policy=init_dir)
   return run, write_outputs(run, start, time.time() - begin)
 
 
@@ -400,6 +456,7 @@ def write_outputs(run: Run, start: int, seconds: float) -> dict:
       "algo": run.algo, "env": env_record,
       "config": dataclasses.asdict(run.config), "loop": dataclasses.asdict(run.loop),
       "versions": versions(), "devices": [str(d) for d in jax.devices()],
+      "init_policy": run.init_policy,
       "resumed_from_step": start or None, "wall_seconds": round(seconds, 1),
       "runs": [{**record, "final_eval_return": float(returns[record["run"]]),
                 "params_sha256": hashes[record["run"]], "diverged": record["run"] in bad}
@@ -424,6 +481,14 @@ def describe(app, algo, config, loop, sweep, env_name, abstract) -> dict:
       "sweep": {k: list(v) for k, v in sweep.items()}, "config": dataclasses.asdict(config),
       "loop": loop_fields,
       "shapes": {**checkpoint.shapes(seeds.agent), **checkpoint.shapes(seeds.env_state)}}))
+
+
+def _description_defaults(config_class) -> dict:
+  """What a checkpoint written before a field existed is taken to hold: the Config's field
+  defaults and no initial policy (`checkpoint.latest`)."""
+  fields = {f.name: f.default for f in dataclasses.fields(config_class)
+            if f.default is not dataclasses.MISSING}
+  return json.loads(json.dumps({"config": fields, "init_policy": None}))
 
 
 def parse_sweep(text: str) -> dict:

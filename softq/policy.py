@@ -66,6 +66,32 @@ class Policy:
 
 def load(run_dir: str, run: int = 0) -> Policy:
   """The policy of run `run` saved under `run_dir` (see `save`); raises `PolicyError`."""
+  saved = load_all(run_dir)
+  num_runs = len(saved.runs)
+  if not 0 <= run < num_runs:
+    raise PolicyError(f"run {run} is not saved in {run_dir!r}; runs 0..{num_runs - 1}")
+  one = jax.tree.map(lambda x: jax.numpy.asarray(x[run]), saved.params)
+  return Policy(algo=saved.algo, agent=saved.agent, config=saved.config, params=one,
+                env=saved.env, run=saved.runs[run])
+
+
+@dataclasses.dataclass(frozen=True)
+class Saved:
+  """Every run of a saved policy: `params` leaves `[R, ...]` (numpy), `runs` the R records."""
+
+  algo: str
+  agent: object
+  config: object
+  params: object
+  env: dict
+  obs_size: int
+  action_size: int
+  runs: list
+
+
+def load_all(run_dir: str) -> Saved:
+  """Every run's policy saved under `run_dir` (e.g. to start fine-tuning from, §4.5); raises
+  `PolicyError` naming what is missing, unreadable or inconsistent."""
   from softq import agents
   folder = os.path.join(run_dir, POLICY_DIR)
   try:
@@ -87,8 +113,6 @@ def load(run_dir: str, run: int = 0) -> Policy:
   except (TypeError, ValueError) as e:
     raise PolicyError(f"{folder}/policy.json has a config this version rejects: {e}") from None
   num_runs = len(meta["runs"])
-  if not 0 <= run < num_runs:
-    raise PolicyError(f"run {run} is not saved in {run_dir!r}; runs 0..{num_runs - 1}")
   abstract = jax.eval_shape(
       lambda k: agent.init(config, k, meta["obs_size"], meta["action_size"]).params,
       jax.random.key(0))
@@ -101,9 +125,8 @@ def load(run_dir: str, run: int = 0) -> Policy:
     if np.shape(got) != want.shape:
       raise PolicyError(f"corrupt: {folder}/params.msgpack holds an array {np.shape(got)} where "
                         f"the config needs {want.shape}")
-  one = jax.tree.map(lambda x: jax.numpy.asarray(x[run]), params)
-  return Policy(algo=meta["algo"], agent=agent, config=config, params=one, env=meta["env"],
-                run=meta["runs"][run])
+  return Saved(algo=meta["algo"], agent=agent, config=config, params=params, env=meta["env"],
+               obs_size=meta["obs_size"], action_size=meta["action_size"], runs=meta["runs"])
 
 
 @jax.jit(static_argnums=(0, 1, 5))

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from softq import replay
+from softq.agents import base
 from softq.train.devices import (check_memory, processes_used, put, replay_bytes,
                                  run_sharding, shard_count, to_host)
 from softq.train.loop import (Carry, LoopConfig, Program, SeedCarry, build, nonfinite_runs,
@@ -40,7 +41,7 @@ class Result:
 def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict | None = None,
           eval_key: jax.Array | None = None, on_chunk: Callable | None = None,
           checkpointer=None, restore: Callable | None = None, restore_capacity: int | None = None,
-          devices=None, program: Program | None = None) -> Result:
+          initial_params=None, devices=None, program: Program | None = None) -> Result:
   """Trains every seed and sweep member of `agent` on `env` in one compiled program.
 
   Args:
@@ -59,6 +60,9 @@ def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict 
       shapes, dtypes and shardings.
     restore_capacity: the replay capacity of the saved carry when it is smaller than this run's
       (a run resumed to a larger budget); its buffers are grown exactly (`replay.grow`).
+    initial_params: saved `params` (leaves `[R, ...]`, e.g. `softq.policy.load_all(d).params`)
+      whose networks every fresh run starts from, targets included (`agents.base.start_from`;
+      fine-tuning, §4.5); ignored when restoring.
     devices: devices to shard the run axis over (default `jax.devices()`); the first `n` are
       used, `n` the largest count dividing `R`. Results equal the one-device run.
     program: a `build(agent, config, env, loop)` to reuse (skips recompiling).
@@ -90,6 +94,9 @@ def train(agent, config, env, keys: jax.Array, loop: LoopConfig, *, sweep: dict 
     if values:
       agent_state = set_swept(agent, carry.seeds.agent,
                               {f: jnp.repeat(jnp.asarray(v), num_seeds) for f, v in values.items()})
+      carry = carry.replace(seeds=carry.seeds.replace(agent=agent_state))
+    if initial_params is not None:
+      agent_state = base.start_from(carry.seeds.agent, jax.tree.map(jnp.asarray, initial_params))
       carry = carry.replace(seeds=carry.seeds.replace(agent=agent_state))
   carry = put(carry, sharding(carry))  # restored keys come back unsharded
   if eval_key is None:

@@ -5,6 +5,7 @@ the common core; `experiments.evaluate` evaluates the saved policy."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -56,6 +57,34 @@ def test_resume_to_a_larger_budget_equals_one_uninterrupted_run(app, tmp_path):
     assert f.read() == g.read()
   if app is MULTIGOAL:
     assert resumed["goal_counts"] == uninterrupted["goal_counts"]
+
+
+S2_MULTI = ["experiments.s2ac_multigoal", "--algo=sac,sql", "--sweep=alpha=1", "--seeds=2",
+            "--steps=100", "--warmup=50", "--chunk=50", "--critic_hidden=8,8",
+            "--actor_hidden=8,8", "--batch_size=8", "--kernel_particles=4",
+            "--value_particles=4", "--episodes=2", "--grid=2"]
+
+
+@pytest.mark.slow
+def test_a_multi_algorithm_run_stopped_between_algorithms_resumes(tmp_path):
+  """A multi-algorithm run that stopped before its second algorithm's first checkpoint resumes
+  at the same budget: the finished algorithm is only reported again (the same evaluation), the
+  other trains from the start, and both end as in one uninterrupted run."""
+  out = str(tmp_path / "run")
+  _run(S2_MULTI, f"--out={out}")
+  whole = {algo: _results(os.path.join(out, algo)) for algo in ("sac", "sql")}
+  combined = _results(out)
+  shutil.rmtree(os.path.join(out, "sql"))
+  os.remove(os.path.join(out, "results.json"))
+  _run(S2_MULTI, f"--resume={out}")
+  for algo in ("sac", "sql"):
+    again = _results(os.path.join(out, algo))
+    assert again["resumed_from_step"] == (100 if algo == "sac" else None)
+    for field in ("params_sha256", "final_eval_return"):
+      assert [r[field] for r in again["runs"]] == [r[field] for r in whole[algo]["runs"]]
+  strip = lambda by_algo: {a: {k: v for k, v in r.items() if k != "wall_seconds"}
+                           for a, r in by_algo.items()}
+  assert strip(_results(out)["by_algo"]) == strip(combined["by_algo"])
 
 
 @pytest.mark.slow
