@@ -61,7 +61,7 @@ def combine(runs: list, out: str) -> dict:
   """DIR/ant_maze.png and, per algorithm, the fraction of runs through the open passage."""
   from softq import plotting
   from softq.envs import ant_tasks
-  by_algo = sql_tasks.results_by_algo(runs, ("open_passage_fraction", "open_passage_ci95"))
+  by_algo = sql_tasks.results_by_algo(runs, ("test_runs", "open_passage_fraction", "open_passage_ci95"))
   steps = runs[0].extras["maze"][0]
   plotting.maze_figure(
       os.path.join(out, "ant_maze.png"), steps,

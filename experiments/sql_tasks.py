@@ -5,6 +5,8 @@ import json
 import os
 
 HIDDEN = (200, 200)
+# The pre-training temperatures of the quadruped (Haarnoja et al. 2017 §5.3), one run per value.
+ANT_ALPHAS = "alpha=10,1,0.1,0.01"
 # `paper`: 500 epochs of 10 000 steps (App. D); `cpu`: 200 000 steps per run (SQL on the swimmer,
 # 4 seeds: about 1.6 h on a 2-core CPU).
 BUDGETS = {
@@ -30,5 +32,5 @@ def results_by_algo(runs: list, fields: tuple) -> dict:
   for run in runs:
     with open(os.path.join(run.out, "results.json")) as f:
       group = json.load(f)
-    by_algo[run.algo] = {k: group[k] for k in ("config", "wall_seconds", "test_runs") + fields}
+    by_algo[run.algo] = {k: group[k] for k in ("config", "wall_seconds") + fields}
   return by_algo

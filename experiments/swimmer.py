@@ -65,7 +65,7 @@ def combine(runs: list, out: str) -> dict:
   """DIR/swimmer.png and, per algorithm, the fractions of runs that crossed and swam forward."""
   from softq import plotting
   from softq.envs import swimmer_finish
-  by_algo = sql_tasks.results_by_algo(runs, ("crossed_fraction", "crossed_ci95",
+  by_algo = sql_tasks.results_by_algo(runs, ("test_runs", "crossed_fraction", "crossed_ci95",
                                               "swam_forward_fraction", "swam_forward_ci95"))
   steps = runs[0].extras["reach"][0]
   plotting.swimmer_figure(

@@ -64,6 +64,12 @@ CASES = {
     "swimmer on another backend": ("experiments.swimmer", ["--backend", "mjx"],
                                    "unknown backend 'mjx' for swimmer_finish; accepted: "
                                    "generalized"),
+    # fine-tuning from a pre-trained policy
+    "fine-tuning on another task": ("experiments.finetune", ["--env", "ant_speed"],
+                                    "--env 'ant_speed' is not a fine-tuning task; accepted: "
+                                    "ant_hallway_wide"),
+    "fine-tuning without pre-training": ("experiments.finetune", ["--pretrained", "{empty}"],
+                                         "has no sql/ folder"),
     "zero episode length": (TRAIN, ["--episode_length", "0"], "episode_length must be >= 1"),
     "zero replay": (TRAIN, ["--replay", "0"], "--replay must be >= 1"),
     "chunk not a multiple of environments": (TRAIN, ["--num_envs", "3"],
