@@ -20,8 +20,9 @@ class RunLogger:
 
   Usage: `log = RunLogger(out_dir, total_steps, num_seeds)`, then `log.write(step, scalars)` with
   `scalars = {name: [R] array}` after each chunk (or pass `log.on_chunk` to `softq.train.run`),
-  and `log.close()` at the end. `log.steps`, `log.eval_returns` and
-  `log.eval_discounted_returns` (`[R]` per chunk) keep the evaluation history for learning
+  and `log.close()` at the end. `log.steps`, `log.eval_returns`,
+  `log.eval_discounted_returns` and (with a stochastic evaluation, else empty)
+  `log.eval_stochastic_returns` (`[R]` per chunk) keep the evaluation history for learning
   curves.
 
   A resumed run passes `start_step`, the step of the checkpoint it continues: the rows an earlier
@@ -36,6 +37,7 @@ class RunLogger:
     self._csv_path = os.path.join(out_dir, "metrics.csv")
     self._columns = None
     self.steps, self.eval_returns, self.eval_discounted_returns = [], [], []
+    self.eval_stochastic_returns = []
     if start_step and os.path.exists(self._csv_path):
       self._continue(start_step)
     self._tb = SummaryWriter(os.path.join(out_dir, "tensorboard")) if enabled else None
@@ -62,7 +64,8 @@ class RunLogger:
       csv.writer(f).writerows([self._columns] + kept)
     os.replace(temporary, self._csv_path)
     for name, history in (("eval_return", self.eval_returns),
-                          ("eval_discounted_return", self.eval_discounted_returns)):
+                          ("eval_discounted_return", self.eval_discounted_returns),
+                          ("eval_stochastic_return", self.eval_stochastic_returns)):
       if name not in self._columns:
         continue
       column = self._columns.index(name)
@@ -74,10 +77,15 @@ class RunLogger:
 
   def on_chunk(self, step: int, metrics: dict, evaluation: dict) -> None:
     """`softq.train.run`'s callback: logs the metrics and the mean evaluation return per seed,
-    undiscounted and discounted."""
+    undiscounted and discounted (and the stochastic evaluation's return when there is one)."""
     eval_return = np.asarray(evaluation["returns"]).mean(axis=1)
     discounted = np.asarray(evaluation["discounted_returns"]).mean(axis=1)
-    self.write(step, {**metrics, "eval_return": eval_return, "eval_discounted_return": discounted})
+    scalars = {**metrics, "eval_return": eval_return, "eval_discounted_return": discounted}
+    if "stochastic_returns" in evaluation:
+      stochastic = np.asarray(evaluation["stochastic_returns"]).mean(axis=1)
+      scalars["eval_stochastic_return"] = stochastic
+      self.eval_stochastic_returns.append(stochastic)
+    self.write(step, scalars)
     self.steps.append(step)
     self.eval_returns.append(eval_return)
     self.eval_discounted_returns.append(discounted)

@@ -21,6 +21,9 @@ from softq.envs.wrappers import step_and_reset
 from softq.train.devices import to_host
 
 
+EVAL_KEYS = ("per_chunk", "fixed")
+
+
 @dataclasses.dataclass(frozen=True)
 class LoopConfig:
   """Budget and data-collection settings of a run (per seed).
@@ -31,6 +34,13 @@ class LoopConfig:
   the actions are uniform on the box (`warmup_actions="uniform"`) or the agent's own
   (`"policy"`). The replay buffer holds `buffer_capacity = min(replay_capacity, total_steps)`
   transitions; a resume to a larger budget grows it exactly (`replay.grow`).
+
+  Evaluation after every chunk runs `eval_episodes` episodes per run with the agent's `"eval"`
+  actions (its deterministic choice where it has one) and, with `eval_stochastic`, the same
+  episodes (same initial states) again with its `"explore"` actions, the training-time policy
+  without the loop's exploration noise. `eval_keys="per_chunk"` draws new evaluation keys at
+  every chunk; `"fixed"` reuses one set at every evaluation (common random numbers: every
+  evaluation of a run starts from the same states), in both cases independent of training.
   """
 
   total_steps: int = 10_000
@@ -42,6 +52,8 @@ class LoopConfig:
   updates_per_round: int = 1
   replay_capacity: int = 1_000_000
   eval_episodes: int = 5
+  eval_keys: str = "per_chunk"
+  eval_stochastic: bool = False
 
   # Command-line names of the fields (`softq.launch`); the others keep their own names.
   FLAG_NAMES = {"total_steps": "steps", "chunk_steps": "chunk", "warmup_steps": "warmup",
@@ -65,6 +77,11 @@ class LoopConfig:
     if self.warmup_actions not in ("policy", "uniform"):
       raise ValueError(
           f"warmup_actions must be one of policy, uniform, got {self.warmup_actions!r}")
+    if self.eval_keys not in EVAL_KEYS:
+      raise ValueError(
+          f"eval_keys must be one of {', '.join(EVAL_KEYS)}, got {self.eval_keys!r}")
+    if not isinstance(self.eval_stochastic, bool):
+      raise ValueError(f"eval_stochastic must be True or False, got {self.eval_stochastic!r}")
 
   @property
   def buffer_capacity(self) -> int:
@@ -118,7 +135,8 @@ def build(agent, config, env, loop: LoopConfig, track: tuple = ()) -> Program:
   per environment): its extremes over the states the agent acted in during the chunk, in every
   parallel environment, warm-up included (e.g. the swimmer's furthest position, §4.3);
   `evaluate(params, key) -> rollouts` with leaves `[S, E, ...]` (see `evaluate.rollouts`;
-  discounted with the agent's `discount`).
+  discounted with the agent's `discount`), plus `stochastic_returns` and
+  `stochastic_discounted_returns` `[S, E]` with `loop.eval_stochastic`.
   """
   obs_size, action_size = env.observation_size, env.action_size
   iterations = loop.chunk_steps // (loop.num_envs * loop.update_every)
@@ -215,8 +233,15 @@ def build(agent, config, env, loop: LoopConfig, track: tuple = ()) -> Program:
 
   def evaluate_all(params, key):
     def one(p, k):
-      policy = lambda obs, kk: agent.act(config, p, obs, kk, "eval")
-      return evaluate.rollouts(env, policy, k, loop.eval_episodes, env.limit, config.discount)
+      def episodes(mode):  # the same key: the same initial states in both modes
+        policy = lambda obs, kk: agent.act(config, p, obs, kk, mode)
+        return evaluate.rollouts(env, policy, k, loop.eval_episodes, env.limit, config.discount)
+      out = episodes("eval")
+      if loop.eval_stochastic:
+        stochastic = episodes("explore")
+        out.update({f"stochastic_{name}": stochastic[name]
+                    for name in ("returns", "discounted_returns")})
+      return out
     num_seeds = jax.tree.leaves(params)[0].shape[0]
     return jax.vmap(one)(params, jax.random.split(key, num_seeds))
 
@@ -231,11 +256,11 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
 
   `carry` (e.g. restored from a checkpoint) continues from its `step`; otherwise the runs start
   from `program.init(keys)`. A carry already at `total_steps` is only evaluated (with the last
-  chunk's key, so the evaluation equals the one the finished run made). After each chunk the host checks every run for a non-finite loss or
-  parameter, evaluates the policies, calls `on_chunk(steps_done, metrics, evaluation)` with
+  chunk's key, so the evaluation equals the one the finished run made). After each chunk the
+  host checks every run for a non-finite loss or parameter, evaluates the policies (keys from
+  `eval_key` as `loop.eval_keys` says), calls `on_chunk(steps_done, metrics, evaluation)` with
   numpy arrays (per run, gathered from every process of a multi-process job) and, when given,
-  `checkpointer.save(steps_done, carry, final)` (see
-  `softq.checkpoint.Checkpointer`).
+  `checkpointer.save(steps_done, carry, final)` (see `softq.checkpoint.Checkpointer`).
 
   A run that goes non-finite is frozen at its last finite state (the carry before that chunk)
   while the others go on (the loop ends early when every run is frozen); its metrics read NaN
@@ -264,7 +289,7 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
       new = new.replace(seeds=_select(frozen, carry.seeds, new.seeds))
       metrics = {k: np.where(frozen, np.nan, v) for k, v in metrics.items()}
     carry = new
-    evaluation = program.evaluate(carry.seeds.agent.params, jax.random.fold_in(eval_key, index))
+    evaluation = program.evaluate(carry.seeds.agent.params, _eval_key(loop, eval_key, index))
     if on_chunk is not None:
       on_chunk(steps_done, metrics, to_host(evaluation))
     if checkpointer is not None:
@@ -273,8 +298,13 @@ def run(program: Program, loop: LoopConfig, keys: jax.Array, eval_key: jax.Array
       break
   if evaluation is None:  # restored at the end: the last chunk's evaluation, again
     evaluation = program.evaluate(carry.seeds.agent.params,
-                                  jax.random.fold_in(eval_key, num_chunks - 1))
+                                  _eval_key(loop, eval_key, num_chunks - 1))
   return carry, evaluation, diverged
+
+
+def _eval_key(loop: LoopConfig, eval_key: jax.Array, index: int) -> jax.Array:
+  """The key of the evaluation after chunk `index`."""
+  return eval_key if loop.eval_keys == "fixed" else jax.random.fold_in(eval_key, index)
 
 
 def nonfinite_runs(metrics: dict, params) -> dict:

@@ -155,3 +155,28 @@ def test_resumed_logger_widens_metrics_csv_for_new_scalars(tmp_path):
   with pytest.raises(ValueError, match="has columns"):
     resumed.write(30, {"alpha": np.array([0.5])})
   resumed.close()
+
+
+def test_fixed_evaluation_keys_and_the_stochastic_evaluation():
+  """`eval_keys="fixed"`: every evaluation uses the evaluation key itself (the same episodes at
+  every chunk); "per_chunk" folds in the chunk index. `eval_stochastic` adds the
+  training-time policy's return on the same episodes."""
+  from softq.agents import sac
+  config = sac.Config(critic_hidden=(8, 8), actor_hidden=(8, 8), batch_size=8, eval_mode="mean")
+  keys, eval_key = jax.random.split(jax.random.key(0), 2), jax.random.key(5)
+  for eval_keys in ("fixed", "per_chunk"):
+    loop = train.LoopConfig(total_steps=40, chunk_steps=20, warmup_steps=10, eval_episodes=3,
+                            eval_keys=eval_keys, eval_stochastic=True)
+    program = train.build(sac, config, ENV, loop)
+    seen = []
+    carry, _, _ = train.run(program, loop, keys, eval_key,
+                            on_chunk=lambda step, metrics, evaluation: seen.append(evaluation))
+    key = eval_key if eval_keys == "fixed" else jax.random.fold_in(eval_key, 1)
+    again = program.evaluate(carry.seeds.agent.params, key)
+    for name in ("returns", "stochastic_returns"):
+      np.testing.assert_array_equal(seen[1][name], again[name])
+    assert seen[1]["stochastic_returns"].shape == (2, 3)
+    # tanh(mean) and samples of the same Gaussian policy act differently.
+    assert not np.allclose(seen[1]["stochastic_returns"], seen[1]["returns"])
+  with pytest.raises(ValueError, match="eval_keys must be one of per_chunk, fixed"):
+    train.LoopConfig(eval_keys="random")
