@@ -59,6 +59,10 @@ class App:
     variants: `{algo: agent name}` for algorithms that are presets of another agent.
     multi: `--algo` takes several algorithms, each trained into `DIR/<algo>/` (its own
       checkpoints, policy and results.json); `combine` then writes what compares them.
+    multi_env: (with `multi`) `--env` takes several environments too; every (environment,
+      algorithm) pair is one program, trained into `DIR/<env>/<algo>/`.
+    tasks: `{env: {algo: {Config field: value}}}`, per-task defaults over `presets` (and under
+      a budget's and the flags'), e.g. a benchmark's per-task settings.
     report: `report(run: Run) -> dict` after each training: writes figures, returns extra
       results.json fields, may leave arrays for `combine` in `run.extras`.
     combine: `combine(runs: list[Run], out) -> dict` for a `multi` app: DIR/results.json.
@@ -85,6 +89,8 @@ class App:
   sweep: str | dict = ""
   variants: dict = dataclasses.field(default_factory=dict)
   multi: bool = False
+  multi_env: bool = False
+  tasks: dict = dataclasses.field(default_factory=dict)
   report: Callable | None = None
   combine: Callable | None = None
   summary: tuple = ()
@@ -130,7 +136,8 @@ def define(app: App) -> None:
   several = " (comma-separated: each is trained into DIR/ALGO)" if app.multi else ""
   flags.DEFINE_string("algo", app.default_algo, f"Algorithm: {', '.join(app.algos)}{several}.")
   if app.env is None:
-    flags.DEFINE_string("env", app.default_env, "Environment name (listed by --help).")
+    flags.DEFINE_string("env", app.default_env, "Environment name (listed by --help)" + (
+        "; comma-separated: each is trained into DIR/ENV/ALGO." if app.multi_env else "."))
   flags.DEFINE_string("backend", None, "Physics backend (Brax: generalized, positional, spring, "
                       "mjx; default: the environment's own).")
   flags.DEFINE_integer("episode_length", None, "Steps before truncation (default: the task's).")
@@ -173,7 +180,8 @@ def main(app: App) -> int:
     # processes. Without flags, JAX reads the job from SLURM / Open MPI.
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
-  groups = [_prepare(app, algo, config, settings) for algo, config in settings["groups"]]
+  groups = [_prepare(app, env_name, algo, config, settings)
+            for env_name, algo, config in settings["groups"]]
   if settings["resume"] and all(g["start"] == g["loop"].total_steps for g in groups):
     cli.fail(f"every algorithm in {settings['resume']!r} is at step {groups[0]['start']} "
              "already; --steps must exceed it")
@@ -191,12 +199,15 @@ def main(app: App) -> int:
     return 0
   summary = {"out": settings["out"]}
   if app.multi:
-    combined = {"app": app.name, "command": _command(), "algos": [r.algo for r in runs],
+    combined = {"app": app.name, "command": _command(),
+                "algos": list(dict.fromkeys(r.algo for r in runs)),
                 **(app.combine(runs, settings["out"]) if app.combine else {})}
     _write_json(os.path.join(settings["out"], "results.json"), combined)
     summary.update({k: combined[k] for k in app.summary if k in combined})
   for results in all_results:
     prefix = f"{results['algo']}: " if app.multi else ""
+    if app.multi_env:
+      prefix = f"{results['env']['name']}/{prefix}"
     if not app.multi:
       summary.update({k: results[k] for k in app.summary if k in results})
     summary[f"{prefix}final_eval_return"] = [r["final_eval_return"] for r in results["runs"]]
@@ -233,15 +244,18 @@ def _settings(app: App) -> dict:
       cli.fail(f"--preset {FLAGS.preset!r} is not a preset; accepted: {', '.join(app.budgets)}")
     budget = app.budgets[FLAGS.preset]
   loop = cli.config_from_flags(LoopConfig, _NAMES["loop"], {**app.loop, **budget.get("loop", {})})
+  env_names = _env_names(app)
   groups = []
-  for algo, cls in classes.items():
-    config = cli.config_from_flags(cls, _NAMES["config"],
-                                   {**app.presets.get(algo, {}), **budget.get(algo, {})})
-    if app.check is not None:
-      problem = app.check(algo, config, loop)
-      if problem:
-        cli.fail(problem)
-    groups.append((algo, config))
+  for env_name in env_names:
+    for algo, cls in classes.items():
+      config = cli.config_from_flags(cls, _NAMES["config"], {
+          **app.presets.get(algo, {}), **app.tasks.get(env_name, {}).get(algo, {}),
+          **budget.get(algo, {})})
+      if app.check is not None:
+        problem = app.check(algo, config, loop)
+        if problem:
+          cli.fail(problem)
+      groups.append((env_name, algo, config))
   every = FLAGS.checkpoint_every
   if every < 0 or every % loop.chunk_steps:
     cli.fail(f"--checkpoint_every must be 0 or a positive multiple of --chunk "
@@ -264,16 +278,32 @@ def _settings(app: App) -> dict:
   if not resume and _non_empty(out) and not FLAGS.overwrite:
     cli.fail(f"--out {out!r} is not empty (another run's results); choose a new directory, "
              f"pass --overwrite to replace it, or --resume {out} to continue it")
-  return dict(groups=groups, loop=loop, sweep=sweep, env_name=app.env or FLAGS.env, out=out,
-              resume=resume, multi=app.multi)
+  return dict(groups=groups, loop=loop, sweep=sweep, out=out, resume=resume, multi=app.multi,
+              multi_env=app.multi_env)
 
 
-def _prepare(app, algo, config, settings) -> dict:
-  """One algorithm's environment, program, description and (resume) checkpoint, all checked;
-  nothing compiled yet."""
+def _env_names(app: App) -> list:
+  """The environments to train on: the app's own, `--env`, or (`multi_env`) its list."""
+  if app.env is not None:
+    return [app.env]
+  if not app.multi_env:
+    return [FLAGS.env]
+  names = [e.strip() for e in FLAGS.env.split(",")]
+  if not all(names) or len(set(names)) < len(names):
+    cli.fail(f"--env {FLAGS.env!r}: empty or repeated names")
+  from softq import envs
+  unknown = [name for name in names if name not in envs.NAMES]  # before any task is built
+  if unknown:
+    cli.fail(f"unknown environment {unknown[0]!r}; accepted: {', '.join(envs.NAMES)}")
+  return names
+
+
+def _prepare(app, env_name, algo, config, settings) -> dict:
+  """One (environment, algorithm) pair's environment, program, description and (resume)
+  checkpoint, all checked; nothing compiled yet."""
   import jax
   from softq import agents, checkpoint, envs, train
-  loop, env_name = settings["loop"], settings["env_name"]
+  loop = settings["loop"]
   agent = agents.AGENTS[app.agent_name(algo)]
   if agent.KIND != "continuous":
     cli.fail(f"--algo {algo} is a discrete agent; this launcher trains continuous ones")
@@ -293,7 +323,8 @@ def _prepare(app, algo, config, settings) -> dict:
              f" of {jax.device_count()} devices, leaving {jax.process_count() - used} of "
              f"{jax.process_count()} processes without a run; make the run count (seeds x sweep "
              "values) a multiple of the device count")
-  out = os.path.join(settings["out"], algo) if settings["multi"] else settings["out"]
+  out = os.path.join(settings["out"], *([env_name] if settings["multi_env"] else []),
+                     *([algo] if settings["multi"] else []))
   program = train.build(agent, config, env, loop, app.track)
   keys = jax.random.split(jax.random.key(FLAGS.seed), FLAGS.seeds)
   abstract = jax.eval_shape(program.init, jax.numpy.tile(keys, num_runs // FLAGS.seeds))
@@ -324,8 +355,8 @@ def _prepare(app, algo, config, settings) -> dict:
   description["buffer_capacity"] = loop.buffer_capacity
   return dict(algo=algo, agent=agent, config=config, loop=loop, env=env, env_name=env_name,
               values=values, num_runs=num_runs, program=program, keys=keys,
-              description=description, out=out, restore=restore, start=start,
-              capacity=capacity, initial=initial, init_dir=init_dir)
+              description=description, out=out, root=settings["out"], restore=restore,
+              start=start, capacity=capacity, initial=initial, init_dir=init_dir)
 
 
 def _initial_params(directory: str, agent_name: str, env, like, runs: list):
@@ -363,7 +394,7 @@ def _labels(runs: list) -> str:
 
 
 def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, program,
-           keys, description, out, restore, start, capacity, initial, init_dir):
+           keys, description, out, root, restore, start, capacity, initial, init_dir):
   """Trains one algorithm's runs and writes its outputs; returns `(Run, results)` (or
   `(None, None)` on a process other than the first)."""
   import jax
@@ -378,7 +409,7 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, prog
                                          description, FLAGS.keep)
   # Only the first process logs (and, resuming, trims metrics.csv to the checkpoint's step).
   logger = RunLogger(out, loop.total_steps, num_runs, start if primary else 0, enabled=primary,
-                     label=f"{app.name} {algo}")
+                     label=f"{app.name} {env_name + ' ' if app.multi_env else ''}{algo}")
   begin = time.time()
   try:
     result = train.train(agent, config, env, keys, loop, sweep=values,
@@ -386,10 +417,9 @@ def _train(app, algo, agent, config, loop, env, env_name, values, num_runs, prog
                          checkpointer=checkpointer, restore=restore, restore_capacity=capacity,
                          initial_params=initial, program=program)
   except checkpoint.SaveError as e:  # e.g. a full disk: one line naming the intact checkpoint
-    run_dir = os.path.dirname(out) if app.multi else out
     fix = "free space" if e.disk_full else "fix that"
     logger.close()  # ends the progress bar's line first
-    cli.fail(f"{e}: {fix} and --resume {run_dir}" if e.intact is not None
+    cli.fail(f"{e}: {fix} and --resume {root}" if e.intact is not None
              else f"{e}: {fix} and run again with --overwrite")
   except checkpoint.CheckpointError as e:
     cli.fail(str(e))
@@ -484,11 +514,16 @@ def describe(app, algo, config, loop, sweep, env_name, abstract) -> dict:
 
 
 def _description_defaults(config_class) -> dict:
-  """What a checkpoint written before a field existed is taken to hold: the Config's field
-  defaults and no initial policy (`checkpoint.latest`)."""
-  fields = {f.name: f.default for f in dataclasses.fields(config_class)
+  """What a checkpoint written before a field existed is taken to hold: the Config's and the
+  LoopConfig's field defaults and no initial policy (`checkpoint.latest`)."""
+  from softq.train.loop import LoopConfig
+
+  def defaults(cls):
+    return {f.name: f.default for f in dataclasses.fields(cls)
             if f.default is not dataclasses.MISSING}
-  return json.loads(json.dumps({"config": fields, "init_policy": None}))
+  loop = {k: v for k, v in defaults(LoopConfig).items() if k != "total_steps"}  # as `describe`
+  return json.loads(json.dumps({"config": defaults(config_class), "loop": loop,
+                                "init_policy": None}))
 
 
 def parse_sweep(text: str) -> dict:
