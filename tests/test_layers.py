@@ -10,12 +10,12 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "softq"
 LAYERS = {
     "types": 0, "losses": 0, "kernels": 0, "distributions": 0, "stein": 0, "langevin": 0,
-    "energies": 0, "stats": 0, "policy_fit": 4,
+    "energies": 0, "stats": 0, "aggregates": 0, "policy_fit": 4,
     "envs": 1, "irl": 1,
     "replay": 2, "networks": 2,
     "agents": 3,
     "train": 4, "evaluate": 4,
-    "checkpoint": 5, "policy": 5, "logging": 5, "plotting": 5,
+    "checkpoint": 5, "policy": 5, "logging": 5, "plotting": 5, "benchmark_figures": 5,
     "launch": 6, "cli": 6,
 }
 MATH = {"losses", "kernels", "stein"}  # import only jax, chex, numpy (static tables) and each other

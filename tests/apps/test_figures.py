@@ -212,3 +212,36 @@ def test_swimmer_and_maze_figures(tmp_path):
                              ((-1.0, -2.0, 4.0, 1.0),), (8.0, 0.0), 1.5, "synthetic")
   _check(fig, path)
   assert {"SQL (2 runs)", "goal", "walls", "run 0", "run 1"} <= set(_legend_texts(fig))
+
+
+def test_benchmark_figures(tmp_path):
+  from softq import aggregates, benchmark_figures
+  steps = np.arange(1, 13) * 1000
+  curves = {task: {"sac": RNG.normal(size=(12, 3)), "s2ac": RNG.normal(size=(12, 3))}
+            for task in ("hopper", "ant")}
+  path = tmp_path / "curves.png"
+  fig = benchmark_figures.benchmark_curves(str(path), steps, curves, "synthetic")
+  _check(fig, path)
+  assert "S2AC (mean, min–max over 3 seeds)" in _legend_texts(fig)
+  scores = {"sac": RNG.normal(1, 0.2, (5, 2)), "s2ac": RNG.normal(0.8, 0.2, (5, 2))}
+  path = tmp_path / "aggregates.png"
+  fig = benchmark_figures.aggregates_figure(
+      str(path), aggregates.interval_estimates(scores, reps=50),
+      aggregates.improvement_probabilities(scores, [("s2ac", "sac")], reps=50), "synthetic")
+  _check(fig, path, legend=False)  # one bar per algorithm, named on the y axis
+  assert [t.get_text() for t in fig.axes[-1].get_yticklabels()] == ["S2AC > SAC"]
+  taus = np.linspace(0, 2, 9)
+  path = tmp_path / "profiles.png"
+  fig = benchmark_figures.profiles_figure(
+      str(path), taus, aggregates.performance_profiles(scores, taus, reps=50), "synthetic")
+  _check(fig, path)
+
+
+def test_savitzky_golay_smoothing_keeps_quadratics_and_short_curves():
+  from softq import benchmark_figures
+  x = np.arange(15.0)
+  quadratic = np.stack([0.3 * x ** 2 - x + 2, -x], axis=1)
+  np.testing.assert_allclose(benchmark_figures.smooth(quadratic), quadratic, atol=1e-9)
+  noisy = quadratic[:, 0] + RNG.normal(0, 1, 15)
+  assert np.std(benchmark_figures.smooth(noisy) - quadratic[:, 0]) < np.std(noisy - quadratic[:, 0])
+  np.testing.assert_array_equal(benchmark_figures.smooth(x[:2]), x[:2])
