@@ -112,11 +112,16 @@ def test_accelerator_check_runs_every_section_and_records_a_spent_budget():
   assert train["algo"] == "sac" and train["runs"][0]["seeds"] == 2
   assert train["runs"][0]["num_envs"] == 2 and train["runs"][0]["env_steps_per_s"] > 0
   assert result["paper_tasks"] == []  # not at the tiny size (Brax compiles for minutes)
+  curve = result["benchmark_curve"]
+  assert curve["tasks"] == ["pendulum"] and curve["curve_steps"] == [100, 200]
+  assert np.shape(curve["curves"]["pendulum"]["s2ac"]) == (2, 2)  # [evaluations, seeds]
+  assert curve["action_times_ms"]["pendulum"]["sac"]["eval"]["ms"] > 0
   # A spent budget cuts the running measurement off and skips the rest; the JSON still comes out.
   done = subprocess.run([sys.executable, "-m", "benchmarks.accelerator", "--tiny", "--algos",
                          "sac", "--budget_s", "1"], capture_output=True, text=True, cwd=ROOT)
   result = json.loads(done.stdout)
-  rows = result["updates"] + [result["svgd"], result["irl"]] + result["train"]
+  rows = (result["updates"] + [result["svgd"], result["irl"], result["benchmark_curve"]]
+          + result["train"])
   assert done.returncode == 0 and all("skipped" in row for row in rows)
   assert "time budget of 1 s" in rows[-1]["skipped"]
 

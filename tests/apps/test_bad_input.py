@@ -15,6 +15,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MG, TRAIN, S2 = "experiments.multigoal", "experiments.train", "experiments.s2ac_multigoal"
+BENCH = "experiments.benchmark"
 
 CASES = {
     # the multi-goal app (a launcher preset): flags, Config values, outputs, resume
@@ -109,6 +110,15 @@ CASES = {
     "evaluate a damaged policy": ("experiments.evaluate", ["--run", "{bad_policy}"], "corrupt: "),
     "evaluate mode": ("experiments.evaluate", ["--run", "{bad_policy}", "--mode", "greedy"],
                       "--mode must be one of eval, explore"),
+    # the continuous-control benchmark (several tasks and algorithms per command)
+    "benchmark reference not trained": (BENCH, ["--algo", "sac,s2ac", "--reference", "ddpg"],
+                                        "--reference 'ddpg' must be one of the trained"),
+    "benchmark repeated task": (BENCH, ["--env", "hopper,hopper"], "empty or repeated names"),
+    "benchmark unknown task": (BENCH, ["--env", "hopper,cheetah"],
+                               "unknown environment 'cheetah'; accepted:"),
+    "benchmark eval keys": (BENCH, ["--eval_keys", "random"], "eval_keys must be one of"),
+    "accelerator curve algorithm": ("benchmarks.accelerator", ["--curve_algos", "ppo"],
+                                    "--curve_algos ppo: empty or unknown; accepted"),
     "benchmark unknown flag": ("benchmarks.irl_scaling", ["--bogus", "1"], "bogus"),
     "benchmark unknown agent": ("benchmarks.update_step", ["--algo", "ppo"], "accepted"),
     "accelerator unknown agent": ("benchmarks.accelerator", ["--algos", "sac,ppo"],
