@@ -83,8 +83,10 @@ BUDGETS = {
 
 
 def check(algo, config, loop):
-  """The reference must be trained in this run."""
-  del algo, config, loop
+  """The reference must be trained in this run; both evaluations are part of the protocol."""
+  del algo, config
+  if not loop.eval_stochastic:
+    return "--eval_stochastic false: the benchmark records both evaluations (drop the flag)"
   algos = [a.strip() for a in FLAGS.algo.split(",")]
   if FLAGS.reference not in algos:
     return (f"--reference {FLAGS.reference!r} must be one of the trained algorithms "

@@ -117,6 +117,8 @@ CASES = {
     "benchmark unknown task": (BENCH, ["--env", "hopper,cheetah"],
                                "unknown environment 'cheetah'; accepted:"),
     "benchmark eval keys": (BENCH, ["--eval_keys", "random"], "eval_keys must be one of"),
+    "benchmark one evaluation": (BENCH, ["--eval_stochastic", "false"],
+                                 "--eval_stochastic false: the benchmark records both evaluations"),
     "accelerator curve algorithm": ("benchmarks.accelerator", ["--curve_algos", "ppo"],
                                     "--curve_algos ppo: empty or unknown; accepted"),
     "benchmark unknown flag": ("benchmarks.irl_scaling", ["--bogus", "1"], "bogus"),
