@@ -1,0 +1,165 @@
+"""Agent parts checked as values (float64 where it matters): S2AC's amortized sampler loss and
+its gradient against a hand-written SVGD direction (§3.7 with §2.5–2.6), the sampler's Adam step
+inside `update`, the bandwidth choice, a learning rate set in an optimizer state, and a Config's
+JSON round trip."""
+
+import dataclasses
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from softq import kernels
+from softq.agents import base, common, s2ac
+from softq.types import Transition
+
+OBS, ACT, B, M = 3, 2, 4, 5
+
+
+def _f64(tree):
+  return jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype == jnp.float32 else x, tree)
+
+
+def _config(bandwidth):
+  return s2ac.Config(variant="amortized", alpha=0.6, critic_hidden=(8, 8), actor_hidden=(8,),
+                     sampler_hidden=(8, 8), num_particles=M, batch_size=B, bandwidth=bandwidth,
+                     learning_rate=0.01)
+
+
+def _random_critic(params, key):
+  """`params` with every critic weight drawn at random: the initial critic's output layer is
+  zero, so both twins would agree and the action gradient vanish."""
+  leaves, tree = jax.tree.flatten(params.critic)
+  keys = jax.random.split(key, len(leaves))
+  drawn = [0.5 * jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]
+  return params.replace(critic=jax.tree.unflatten(tree, drawn))
+
+
+def _hand_direction(u, score, h):
+  """`phi(u_i) = (1/m) sum_j [k(u_j, u_i) g_j + (2/h) (u_i - u_j) k(u_j, u_i)]`, one set."""
+  m = len(u)
+  phi = np.zeros_like(u)
+  for i in range(m):
+    for j in range(m):
+      k = math.exp(-np.sum((u[i] - u[j]) ** 2) / h)
+      phi[i] += k * score[j] + (2.0 / h) * (u[i] - u[j]) * k
+  return phi / m
+
+
+def _median_rule(u):
+  """`median_{i<j} ||u_i - u_j||^2 / log(m + 1)` (§2.4)."""
+  m = len(u)
+  pairs = [np.sum((u[i] - u[j]) ** 2) for i in range(m) for j in range(i + 1, m)]
+  return float(np.median(pairs)) / math.log(m + 1)
+
+
+@pytest.mark.parametrize("bandwidth", [0.8, "median"])
+def test_sampler_loss_and_gradient_follow_the_svgd_direction_of_the_smaller_critic(
+    x64, bandwidth):
+  """Loss `-(1/B) sum <phi(u), u>` with `phi` the RBF SVGD direction toward
+  `exp(min_j Q_j(s, tanh u)/alpha) |d tanh u / du|`, and gradient `-(1/B) (du/dpsi)^T phi`
+  (the direction held fixed). Fails if the larger twin is used, the score loses its log-Jacobian
+  or temperature, or the bandwidth is not the fixed value or the median rule."""
+  config = _config(bandwidth)
+  params = _random_critic(_f64(s2ac.init(config, jax.random.key(0), OBS, ACT)).params,
+                          jax.random.key(5))
+  k_obs, k_noise = jax.random.split(jax.random.key(1))
+  obs = jax.random.normal(k_obs, (B, OBS), jnp.float64)
+  noise = jax.random.normal(k_noise, (B, M, ACT), jnp.float64)
+  alpha = jnp.asarray(0.6, jnp.float64)
+  critic, _, sampler = s2ac._nets(config, ACT)
+  obs_m = jnp.broadcast_to(obs[:, None], (B, M, OBS))
+
+  def sample(sampler_params):
+    return sampler.apply(sampler_params, obs_m, noise)
+
+  def log_target(u):  # summed over the batch and particles; its gradient is each score
+    q = jnp.min(critic.apply(params.critic, obs_m, jnp.tanh(u)), axis=0)
+    return jnp.sum(q / 0.6) + jnp.sum(jnp.log(1.0 - jnp.tanh(u) ** 2))
+
+  u, pullback = jax.vjp(sample, params.sampler)
+  scores = np.asarray(jax.grad(log_target)(u))
+  u = np.asarray(u)
+  phi = np.stack([_hand_direction(u[b], scores[b],
+                                  bandwidth if bandwidth != "median" else _median_rule(u[b]))
+                  for b in range(B)])
+  (want_grad,) = pullback(jnp.asarray(-phi / B))
+
+  loss, grad = jax.jit(jax.value_and_grad(s2ac.sampler_loss, argnums=1), static_argnums=0)(
+      config, params.sampler, params.critic, alpha, obs, noise)
+  np.testing.assert_allclose(loss, -np.sum(phi * u) / B, rtol=1e-10)
+  jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12),
+               grad, want_grad)
+
+
+def test_amortized_update_takes_one_adam_step_on_the_sampler_loss(x64):
+  """The sampler moves by Adam's step on the gradient of `sampler_loss` at the critic and
+  temperature before the update, with fresh standard-normal noise from the state's key; the
+  other variants leave the sampler alone."""
+  config = _config("median")
+  state = _f64(s2ac.init(config, jax.random.key(0), OBS, ACT))
+  state = state.replace(alpha=jnp.asarray(config.alpha, jnp.float64),
+                        params=_random_critic(state.params, jax.random.key(5)))
+  k = jax.random.split(jax.random.key(2), 5)
+  batch = Transition(
+      obs=jax.random.normal(k[0], (B, OBS), jnp.float64),
+      action=jax.random.uniform(k[1], (B, ACT), jnp.float64, -1, 1),
+      reward=jax.random.normal(k[2], (B,), jnp.float64),
+      next_obs=jax.random.normal(k[3], (B, OBS), jnp.float64),
+      terminal=jnp.zeros(B, jnp.float64), truncated=jnp.zeros(B, jnp.float64))
+  new, metrics = jax.jit(s2ac.update, static_argnums=0)(config, state, batch)
+
+  noise = jax.random.normal(jax.random.split(state.key, 4)[3], (B, M, ACT), jnp.float64)
+  loss, grad = jax.value_and_grad(s2ac.sampler_loss, argnums=1)(
+      config, state.params.sampler, state.params.critic, state.alpha, batch.obs, noise)
+  step, _ = common.adam(config.learning_rate).update(grad, state.sampler_opt_state,
+                                                     state.params.sampler)
+  want = optax.apply_updates(state.params.sampler, step)
+  np.testing.assert_allclose(metrics["sampler_loss"], loss, rtol=1e-10)
+  jax.tree.map(lambda got, w: np.testing.assert_allclose(got, w, rtol=1e-9, atol=1e-12),
+               new.params.sampler, want)
+  moved = jax.tree.leaves(jax.tree.map(lambda a, b: jnp.max(jnp.abs(a - b)),
+                                       new.params.sampler, state.params.sampler))
+  assert max(moved) > 1e-4
+
+
+def test_a_fixed_bandwidth_is_used_as_given_and_a_name_picks_its_rule():
+  x = jax.random.normal(jax.random.key(0), (3, M, ACT))
+  fixed = s2ac._bandwidth(_config(0.37), x)
+  assert fixed.shape == (3,) and fixed.dtype == x.dtype
+  np.testing.assert_array_equal(fixed, np.full(3, 0.37, np.float32))
+  for rule in kernels.BANDWIDTHS:
+    np.testing.assert_array_equal(s2ac._bandwidth(_config(rule), x), kernels.bandwidth(x, rule))
+
+
+def test_a_learning_rate_set_in_the_state_scales_the_step_and_keeps_its_dtype():
+  """`with_learning_rate(state, r)` makes the next step the step of `adam(r)`; a float64 value
+  does not change the state's float32, and a `[R]` value sets one rate per run."""
+  params = {"w": jnp.array([1.0, -2.0, 0.5])}
+  grad = {"w": jnp.array([0.3, -1e-3, 2.0])}
+  opt = common.adam(1e-3)
+  state = opt.init(params)
+  with jax.enable_x64(True):  # a float64 value meets a float32 state
+    state = common.with_learning_rate(state, np.float64(0.05))
+  assert state.hyperparams["learning_rate"].dtype == jnp.float32
+  got, _ = opt.update(grad, state, params)
+  want, _ = common.adam(0.05).update(grad, common.adam(0.05).init(params), params)
+  np.testing.assert_allclose(got["w"], want["w"], rtol=1e-6)
+  assert float(jnp.max(jnp.abs(got["w"]))) > 0.04
+  runs = jax.vmap(opt.init)({"w": jnp.zeros((2, 3))})
+  runs = common.with_learning_rate(runs, jnp.array([0.1, 0.2]))
+  np.testing.assert_array_equal(runs.hyperparams["learning_rate"], np.array([0.1, 0.2],
+                                                                            np.float32))
+
+
+def test_a_config_survives_json_and_an_unknown_field_is_named():
+  config = dataclasses.replace(_config(0.37), critic_hidden=(8, 4), eval_selection="max")
+  values = json.loads(json.dumps(base.config_to_dict(config)))
+  assert values["critic_hidden"] == [8, 4]
+  assert base.config_from_dict(s2ac.Config, values) == config
+  with pytest.raises(ValueError, match=r"^softq\.agents\.s2ac\.Config has no field 'bogus'$"):
+    base.config_from_dict(s2ac.Config, {**values, "bogus": 1, "zzz": 2})
