@@ -7,13 +7,16 @@ be untouched; `{empty}` is an empty directory; `{bad_policy}` is a run directory
 policy is damaged; `{bad_net}` is a file that is not a SUMO network.
 """
 
+import json
 import os
+import pathlib
 import subprocess
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 MG, TRAIN, S2 = "experiments.multigoal", "experiments.train", "experiments.s2ac_multigoal"
 BENCH = "experiments.benchmark"
 
@@ -135,7 +138,8 @@ OUT_DEFAULTS = {"experiments.entropy_eval", "experiments.evaluate"}  # no --out 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory, tree_digest):
-  """Runs every case as a subprocess (four at a time); returns {name: (rc, stderr, out)}."""
+  """Runs every case, each in a process forked from one that has imported the third-party
+  libraries (`forked_runs.py`, four at a time); returns {name: (rc, stderr, out)}."""
   base = tmp_path_factory.mktemp("bad_input")
   places = {"existing": base / "existing", "empty": base / "empty",
             "bad_policy": base / "bad_policy", "bad_net": base / "bad.net.xml"}
@@ -148,22 +152,21 @@ def outcomes(tmp_path_factory, tree_digest):
   (places["bad_policy"] / "policy" / "params.msgpack").write_bytes(b"\x00")
   places["bad_net"].write_text('<net><edge id="a"')
   before = {k: tree_digest(v) for k, v in places.items() if v.is_dir()}
-  running, results = {}, {}
+  todo, outs = [], {}
   for index, (name, (module, args, _)) in enumerate(CASES.items()):
-    out = base / f"out{index}"
+    out = outs[name] = base / f"out{index}"
     values = {k: str(v) for k, v in places.items()} | {"out": str(out)}
     argv = [a.format(**values) for a in args]
     if module.startswith("experiments") and module not in OUT_DEFAULTS and not any(
         a in ("--out", "--resume") for a in args):
       argv += ["--out", str(out)]
-    running[name] = (subprocess.Popen([sys.executable, "-m", module] + argv, cwd=ROOT,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      text=True), out)
-    if len(running) == 4 or index == len(CASES) - 1:
-      for key, (proc, path) in running.items():
-        _, stderr = proc.communicate(timeout=300)
-        results[key] = (proc.returncode, stderr, path)
-      running = {}
+    todo.append([name, module, argv, str(base / f"stderr{index}")])
+  (base / "cases.json").write_text(json.dumps(todo))
+  subprocess.run([sys.executable, os.path.join(HERE, "forked_runs.py"), str(base / "cases.json"),
+                  str(base / "codes.json")], cwd=ROOT, check=True, timeout=900)
+  codes = json.loads((base / "codes.json").read_text())
+  results = {name: (codes[name], pathlib.Path(err).read_text(), outs[name])
+             for name, _, _, err in todo}
   after = {k: tree_digest(v) for k, v in places.items() if v.is_dir()}
   assert after == before  # earlier outputs untouched by every case
   return results

@@ -14,7 +14,7 @@ from scipy import stats
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--env=pendulum,multigoal", "--algo=sac,s2ac", "--seeds=3", "--steps=200", "--chunk=100",
         "--warmup=100", "--eval_episodes=2", "--episode_length=30", "--critic_hidden=16,16",
-        "--actor_hidden=16,16", "--bootstrap=100"]
+        "--actor_hidden=16,16", "--num_particles=3", "--num_steps=1", "--bootstrap=100"]
 
 
 def test_benchmark_app_writes_scores_aggregates_times_and_figures(tmp_path):
