@@ -1,7 +1,7 @@
 """Agent parts checked as values (float64 where it matters): S2AC's amortized sampler loss and
 its gradient against a hand-written SVGD direction (§3.7 with §2.5–2.6), the sampler's Adam step
-inside `update`, the bandwidth choice, a learning rate set in an optimizer state, and a Config's
-JSON round trip."""
+inside `update`, the bandwidth choice, a learning rate set in an optimizer state, a Config's
+JSON round trip, and the actions of SAC, DDPG and SQL in every mode (§3.8, §2.9, §2.7)."""
 
 import dataclasses
 import json
@@ -13,8 +13,8 @@ import numpy as np
 import optax
 import pytest
 
-from softq import kernels
-from softq.agents import base, common, s2ac
+from softq import distributions, kernels
+from softq.agents import base, common, ddpg, s2ac, sac, sql
 from softq.types import Transition
 
 OBS, ACT, B, M = 3, 2, 4, 5
@@ -163,3 +163,49 @@ def test_a_config_survives_json_and_an_unknown_field_is_named():
   assert base.config_from_dict(s2ac.Config, values) == config
   with pytest.raises(ValueError, match=r"^softq\.agents\.s2ac\.Config has no field 'bogus'$"):
     base.config_from_dict(s2ac.Config, {**values, "bogus": 1, "zzz": 2})
+
+
+def test_sac_acts_by_its_modes_and_estimates_entropy_from_the_key():
+  """"explore" / "random": `tanh(mu + sigma xi)` with `xi` drawn from the key; "mean":
+  `tanh(mu)`; "eval": the configured one; `entropy`: `-mean log pi` over `entropy_particles`
+  draws; an unknown mode is named."""
+  config = sac.Config(critic_hidden=(8,), actor_hidden=(8, 8), eval_mode="mean",
+                      entropy_particles=7)
+  params = sac.init(config, jax.random.key(0), OBS, ACT).params
+  obs, key = jax.random.normal(jax.random.key(1), (B, OBS)), jax.random.key(2)
+  _, actor = sac._nets(config, ACT)
+  mean, std = actor.apply(params.actor, obs)
+  drawn = jnp.tanh(mean + std * jax.random.normal(key, (B, ACT)))
+  assert not np.allclose(drawn, jnp.tanh(mean), atol=1e-2)  # the modes differ
+  for mode in ("explore", "random"):
+    np.testing.assert_allclose(sac.act(config, params, obs, key, mode), drawn, rtol=1e-6)
+  np.testing.assert_allclose(sac.act(config, params, obs, key, "mean"), jnp.tanh(mean),
+                             rtol=1e-6)
+  np.testing.assert_allclose(sac.act(config, params, obs, key, "eval"), jnp.tanh(mean),
+                             rtol=1e-6)
+  random_eval = dataclasses.replace(config, eval_mode="random")
+  np.testing.assert_allclose(sac.act(random_eval, params, obs, key, "eval"), drawn, rtol=1e-6)
+  noise = jax.random.normal(key, (7, B, ACT))
+  log_probs = distributions.tanh_gaussian_log_prob(mean + std * noise, mean, std)
+  np.testing.assert_allclose(sac.entropy(config, params, obs, key), -log_probs.mean(0),
+                             rtol=1e-5)
+  with pytest.raises(ValueError, match=r"^mode must be one of explore, eval, random, mean, "
+                                       r"got 'max'$"):
+    sac.act(config, params, obs, key, "max")
+
+
+def test_ddpg_and_sql_act_with_their_actor_and_sampler():
+  """DDPG: `mu(s)` in every mode; SQL: `tanh(f(s, xi))` with fresh `xi` drawn from the key."""
+  obs, key = jax.random.normal(jax.random.key(1), (B, OBS)), jax.random.key(2)
+  config = ddpg.Config(critic_hidden=(8,), actor_hidden=(8,))
+  params = ddpg.init(config, jax.random.key(0), OBS, ACT).params
+  mu = ddpg._nets(config, ACT)[1].apply(params.actor, obs)
+  for mode in ("explore", "eval"):
+    np.testing.assert_array_equal(ddpg.act(config, params, obs, key, mode), mu)
+  config = sql.Config(critic_hidden=(8,), actor_hidden=(8,), kernel_particles=4,
+                      value_particles=4)
+  params = sql.init(config, jax.random.key(0), OBS, ACT).params
+  sampler = sql._nets(config, ACT)[1]
+  want = jnp.tanh(sampler.apply(params.actor, obs, jax.random.normal(key, (B, ACT))))
+  for mode in ("explore", "eval"):
+    np.testing.assert_allclose(sql.act(config, params, obs, key, mode), want, rtol=1e-6)
