@@ -4,6 +4,7 @@ inside `update`, the bandwidth choice, a learning rate set in an optimizer state
 JSON round trip, and the actions of SAC, DDPG and SQL in every mode (§3.8, §2.9, §2.7)."""
 
 import dataclasses
+import functools
 import json
 import math
 
@@ -166,16 +167,17 @@ def test_a_config_survives_json_and_an_unknown_field_is_named():
 
 
 def test_sac_acts_by_its_modes_and_estimates_entropy_from_the_key():
-  """"explore" / "random": `tanh(mu + sigma xi)` with `xi` drawn from the key; "mean":
+  """"explore" / "random": `tanh(mu + sigma xi)` with `xi` drawn from the key, one per state
+  (over two batch axes); "mean":
   `tanh(mu)`; "eval": the configured one; `entropy`: `-mean log pi` over `entropy_particles`
   draws; an unknown mode is named."""
   config = sac.Config(critic_hidden=(8,), actor_hidden=(8, 8), eval_mode="mean",
                       entropy_particles=7)
   params = sac.init(config, jax.random.key(0), OBS, ACT).params
-  obs, key = jax.random.normal(jax.random.key(1), (B, OBS)), jax.random.key(2)
+  obs, key = jax.random.normal(jax.random.key(1), (2, B, OBS)), jax.random.key(2)
   _, actor = sac._nets(config, ACT)
   mean, std = actor.apply(params.actor, obs)
-  drawn = jnp.tanh(mean + std * jax.random.normal(key, (B, ACT)))
+  drawn = jnp.tanh(mean + std * jax.random.normal(key, (2, B, ACT)))
   assert not np.allclose(drawn, jnp.tanh(mean), atol=1e-2)  # the modes differ
   for mode in ("explore", "random"):
     np.testing.assert_allclose(sac.act(config, params, obs, key, mode), drawn, rtol=1e-6)
@@ -185,7 +187,7 @@ def test_sac_acts_by_its_modes_and_estimates_entropy_from_the_key():
                              rtol=1e-6)
   random_eval = dataclasses.replace(config, eval_mode="random")
   np.testing.assert_allclose(sac.act(random_eval, params, obs, key, "eval"), drawn, rtol=1e-6)
-  noise = jax.random.normal(key, (7, B, ACT))
+  noise = jax.random.normal(key, (7, 2, B, ACT))
   log_probs = distributions.tanh_gaussian_log_prob(mean + std * noise, mean, std)
   np.testing.assert_allclose(sac.entropy(config, params, obs, key), -log_probs.mean(0),
                              rtol=1e-5)
@@ -209,3 +211,42 @@ def test_ddpg_and_sql_act_with_their_actor_and_sampler():
   want = jnp.tanh(sampler.apply(params.actor, obs, jax.random.normal(key, (B, ACT))))
   for mode in ("explore", "eval"):
     np.testing.assert_allclose(sql.act(config, params, obs, key, mode), want, rtol=1e-6)
+
+
+def test_sac_update_takes_adam_steps_on_the_online_networks_and_moves_the_target(x64):
+  """Critic and actor move by Adam's step on the gradients of `critic_loss` (next actions from
+  the state's key, the target critic distinct from the online one) and `actor_loss` with
+  respect to the online networks; the target is `tau`-averaged toward the new critic."""
+  config = sac.Config(critic_hidden=(8,), actor_hidden=(8,), tau=0.3, learning_rate=0.01,
+                      batch_size=B)
+  state = _f64(sac.init(config, jax.random.key(0), OBS, ACT))
+  target = _random_critic(state.params, jax.random.key(6)).critic
+  state = state.replace(params=_random_critic(state.params, jax.random.key(5)),
+                        target_critic=target, alpha=jnp.asarray(0.2, jnp.float64))
+  k = jax.random.split(jax.random.key(2), 4)
+  batch = Transition(
+      obs=jax.random.normal(k[0], (B, OBS), jnp.float64),
+      action=jax.random.uniform(k[1], (B, ACT), jnp.float64, -1, 1),
+      reward=jax.random.normal(k[2], (B,), jnp.float64),
+      next_obs=jax.random.normal(k[3], (B, OBS), jnp.float64),
+      terminal=(jnp.arange(B) % 2).astype(jnp.float64), truncated=jnp.zeros(B, jnp.float64))
+  new, metrics = jax.jit(sac.update, static_argnums=0)(config, state, batch)
+
+  params, opt = state.params, common.adam(config.learning_rate)
+  _, k_next, k_now = jax.random.split(state.key, 3)
+  c_loss, c_grad = jax.value_and_grad(sac.critic_loss, argnums=1)(
+      config, params.critic, target, params.actor, state.alpha, batch,
+      jax.random.normal(k_next, (B, ACT), jnp.float64))
+  (a_loss, _), a_grad = jax.value_and_grad(sac.actor_loss, argnums=1, has_aux=True)(
+      config, params.actor, params.critic, state.alpha, batch.obs,
+      jax.random.normal(k_now, (B, ACT), jnp.float64))
+  critic = optax.apply_updates(params.critic, opt.update(c_grad, state.critic_opt_state)[0])
+  actor = optax.apply_updates(params.actor, opt.update(a_grad, state.actor_opt_state)[0])
+  close = functools.partial(np.testing.assert_allclose, rtol=1e-9, atol=1e-12)
+  close(metrics["critic_loss"], c_loss)
+  close(metrics["actor_loss"], a_loss)
+  jax.tree.map(close, new.params.critic, critic)
+  jax.tree.map(close, new.params.actor, actor)
+  jax.tree.map(lambda got, t, c: close(got, 0.7 * t + 0.3 * c), new.target_critic, target,
+               critic)
+  assert int(new.step) == 1 and float(new.alpha) == 0.2
