@@ -14,7 +14,7 @@ import numpy as np
 import optax
 import pytest
 
-from softq import distributions, kernels
+from softq import distributions, kernels, losses
 from softq.agents import base, common, ddpg, s2ac, sac, sql
 from softq.types import Transition
 
@@ -250,3 +250,61 @@ def test_sac_update_takes_adam_steps_on_the_online_networks_and_moves_the_target
   jax.tree.map(lambda got, t, c: close(got, 0.7 * t + 0.3 * c), new.target_critic, target,
                critic)
   assert int(new.step) == 1 and float(new.alpha) == 0.2
+  jax.tree.map(np.testing.assert_array_equal, new.alpha_opt_state, state.alpha_opt_state)
+  np.testing.assert_array_equal(jax.random.key_data(new.key),
+                                jax.random.key_data(jax.random.split(state.key, 3)[0]))
+
+
+def test_ddpg_update_steps_each_network_with_its_own_rate_and_copies_targets_on_period(x64):
+  """Critic: Adam (critic rate) on `ddpg_critic_loss` toward targets of the *target* actor and
+  critic; actor: Adam (actor rate) on `ddpg_actor_loss` through the online critic before its
+  step, with the penalty; targets move by `tau` only on steps that are multiples of the period."""
+  config = ddpg.Config(critic_hidden=(8,), actor_hidden=(8,), critic_learning_rate=0.02,
+                       actor_learning_rate=0.005, tau=0.4, target_update_period=2,
+                       preactivation_penalty=0.3, discount=0.9, batch_size=B)
+  state = _f64(ddpg.init(config, jax.random.key(0), OBS, ACT))
+  target = _random_critic(state.params, jax.random.key(6))
+  target_actor = _f64(ddpg.init(config, jax.random.key(7), OBS, ACT)).params.actor
+  state = state.replace(params=_random_critic(state.params, jax.random.key(5)),
+                        target_critic=target.critic, target_actor=target_actor)
+  k = jax.random.split(jax.random.key(2), 4)
+  batch = Transition(
+      obs=jax.random.normal(k[0], (B, OBS), jnp.float64),
+      action=jax.random.uniform(k[1], (B, ACT), jnp.float64, -1, 1),
+      reward=jax.random.normal(k[2], (B,), jnp.float64),
+      next_obs=jax.random.normal(k[3], (B, OBS), jnp.float64),
+      terminal=(jnp.arange(B) % 2).astype(jnp.float64), truncated=jnp.zeros(B, jnp.float64))
+  update = jax.jit(ddpg.update, static_argnums=0)
+  assert np.float32(state.critic_opt_state.hyperparams["learning_rate"]) == np.float32(0.02)
+  assert np.float32(state.actor_opt_state.hyperparams["learning_rate"]) == np.float32(0.005)
+
+  q_net, actor = ddpg._nets(config, ACT)
+  params = state.params
+  targets = losses.ddpg_targets(
+      batch.reward, q_net.apply(target.critic, batch.next_obs,
+                                actor.apply(target_actor, batch.next_obs)),
+      batch.terminal, 0.9)
+  q_loss, q_grad = jax.value_and_grad(lambda q: losses.ddpg_critic_loss(
+      q_net.apply(q, batch.obs, batch.action), targets))(params.critic)
+
+  def actor_loss(a):
+    action, pre = actor.apply(a, batch.obs, return_preactivation=True)
+    return losses.ddpg_actor_loss(q_net.apply(params.critic, batch.obs, action), pre, 0.3)
+
+  a_loss, a_grad = jax.value_and_grad(actor_loss)(params.actor)
+  critic = optax.apply_updates(
+      params.critic, common.adam(0.02).update(q_grad, state.critic_opt_state)[0])
+  moved_actor = optax.apply_updates(
+      params.actor, common.adam(0.005).update(a_grad, state.actor_opt_state)[0])
+  close = functools.partial(np.testing.assert_allclose, rtol=1e-9, atol=1e-12)
+  for step, due in ((0, False), (1, True)):
+    new, metrics = update(config, state.replace(step=jnp.asarray(step, jnp.int32)), batch)
+    close(metrics["critic_loss"], q_loss)
+    close(metrics["actor_loss"], a_loss)
+    close(metrics["target_mean"], jnp.mean(targets))
+    jax.tree.map(close, new.params.critic, critic)
+    jax.tree.map(close, new.params.actor, moved_actor)
+    weight = 0.4 if due else 0.0
+    jax.tree.map(lambda got, t, o: close(got, (1 - weight) * t + weight * o),
+                 (new.target_critic, new.target_actor), (target.critic, target_actor),
+                 (critic, moved_actor))
