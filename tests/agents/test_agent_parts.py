@@ -237,7 +237,7 @@ def test_sac_update_takes_adam_steps_on_the_online_networks_and_moves_the_target
   c_loss, c_grad = jax.value_and_grad(sac.critic_loss, argnums=1)(
       config, params.critic, target, params.actor, state.alpha, batch,
       jax.random.normal(k_next, (B, ACT), jnp.float64))
-  (a_loss, _), a_grad = jax.value_and_grad(sac.actor_loss, argnums=1, has_aux=True)(
+  (a_loss, log_probs), a_grad = jax.value_and_grad(sac.actor_loss, argnums=1, has_aux=True)(
       config, params.actor, params.critic, state.alpha, batch.obs,
       jax.random.normal(k_now, (B, ACT), jnp.float64))
   critic = optax.apply_updates(params.critic, opt.update(c_grad, state.critic_opt_state)[0])
@@ -245,6 +245,8 @@ def test_sac_update_takes_adam_steps_on_the_online_networks_and_moves_the_target
   close = functools.partial(np.testing.assert_allclose, rtol=1e-9, atol=1e-12)
   close(metrics["critic_loss"], c_loss)
   close(metrics["actor_loss"], a_loss)
+  close(metrics["entropy"], -jnp.mean(log_probs))
+  close(metrics["alpha"], 0.2)
   jax.tree.map(close, new.params.critic, critic)
   jax.tree.map(close, new.params.actor, actor)
   jax.tree.map(lambda got, t, c: close(got, 0.7 * t + 0.3 * c), new.target_critic, target,
