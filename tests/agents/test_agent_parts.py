@@ -181,6 +181,7 @@ def test_sac_acts_by_its_modes_and_estimates_entropy_from_the_key():
   assert not np.allclose(drawn, jnp.tanh(mean), atol=1e-2)  # the modes differ
   for mode in ("explore", "random"):
     np.testing.assert_allclose(sac.act(config, params, obs, key, mode), drawn, rtol=1e-6)
+  np.testing.assert_allclose(sac.act(config, params, obs, key), drawn, rtol=1e-6)  # "explore"
   np.testing.assert_allclose(sac.act(config, params, obs, key, "mean"), jnp.tanh(mean),
                              rtol=1e-6)
   np.testing.assert_allclose(sac.act(config, params, obs, key, "eval"), jnp.tanh(mean),
@@ -240,8 +241,10 @@ def test_sac_update_takes_adam_steps_on_the_online_networks_and_moves_the_target
   (a_loss, log_probs), a_grad = jax.value_and_grad(sac.actor_loss, argnums=1, has_aux=True)(
       config, params.actor, params.critic, state.alpha, batch.obs,
       jax.random.normal(k_now, (B, ACT), jnp.float64))
-  critic = optax.apply_updates(params.critic, opt.update(c_grad, state.critic_opt_state)[0])
-  actor = optax.apply_updates(params.actor, opt.update(a_grad, state.actor_opt_state)[0])
+  c_step, critic_opt_state = opt.update(c_grad, state.critic_opt_state)
+  a_step, actor_opt_state = opt.update(a_grad, state.actor_opt_state)
+  critic = optax.apply_updates(params.critic, c_step)
+  actor = optax.apply_updates(params.actor, a_step)
   close = functools.partial(np.testing.assert_allclose, rtol=1e-9, atol=1e-12)
   close(metrics["critic_loss"], c_loss)
   close(metrics["actor_loss"], a_loss)
@@ -249,10 +252,15 @@ def test_sac_update_takes_adam_steps_on_the_online_networks_and_moves_the_target
   close(metrics["alpha"], 0.2)
   jax.tree.map(close, new.params.critic, critic)
   jax.tree.map(close, new.params.actor, actor)
+  jax.tree.map(close, (new.critic_opt_state, new.actor_opt_state),
+               (critic_opt_state, actor_opt_state))  # the next step continues these moments
   jax.tree.map(lambda got, t, c: close(got, 0.7 * t + 0.3 * c), new.target_critic, target,
                critic)
   assert int(new.step) == 1 and float(new.alpha) == 0.2
   jax.tree.map(np.testing.assert_array_equal, new.alpha_opt_state, state.alpha_opt_state)
+  tuned, _ = jax.jit(sac.update, static_argnums=0)(
+      dataclasses.replace(config, auto_alpha=True), state, batch)
+  assert int(tuned.alpha_opt_state.count) == 1 and float(tuned.alpha) != 0.2
   np.testing.assert_array_equal(jax.random.key_data(new.key),
                                 jax.random.key_data(jax.random.split(state.key, 3)[0]))
 
