@@ -31,6 +31,17 @@ def _config(bandwidth):
                      learning_rate=0.01)
 
 
+def _batch(key):
+  """A float64 batch of `B` transitions, every other one terminal."""
+  k = jax.random.split(key, 4)
+  return Transition(
+      obs=jax.random.normal(k[0], (B, OBS), jnp.float64),
+      action=jax.random.uniform(k[1], (B, ACT), jnp.float64, -1, 1),
+      reward=jax.random.normal(k[2], (B,), jnp.float64),
+      next_obs=jax.random.normal(k[3], (B, OBS), jnp.float64),
+      terminal=(jnp.arange(B) % 2).astype(jnp.float64), truncated=jnp.zeros(B, jnp.float64))
+
+
 def _random_critic(params, key):
   """`params` with every critic weight drawn at random: the initial critic's output layer is
   zero, so both twins would agree and the action gradient vanish."""
@@ -105,13 +116,7 @@ def test_amortized_update_takes_one_adam_step_on_the_sampler_loss(x64):
   state = _f64(s2ac.init(config, jax.random.key(0), OBS, ACT))
   state = state.replace(alpha=jnp.asarray(config.alpha, jnp.float64),
                         params=_random_critic(state.params, jax.random.key(5)))
-  k = jax.random.split(jax.random.key(2), 5)
-  batch = Transition(
-      obs=jax.random.normal(k[0], (B, OBS), jnp.float64),
-      action=jax.random.uniform(k[1], (B, ACT), jnp.float64, -1, 1),
-      reward=jax.random.normal(k[2], (B,), jnp.float64),
-      next_obs=jax.random.normal(k[3], (B, OBS), jnp.float64),
-      terminal=jnp.zeros(B, jnp.float64), truncated=jnp.zeros(B, jnp.float64))
+  batch = _batch(jax.random.key(2))
   new, metrics = jax.jit(s2ac.update, static_argnums=0)(config, state, batch)
 
   noise = jax.random.normal(jax.random.split(state.key, 4)[3], (B, M, ACT), jnp.float64)
@@ -224,13 +229,7 @@ def test_sac_update_takes_adam_steps_on_the_online_networks_and_moves_the_target
   target = _random_critic(state.params, jax.random.key(6)).critic
   state = state.replace(params=_random_critic(state.params, jax.random.key(5)),
                         target_critic=target, alpha=jnp.asarray(0.2, jnp.float64))
-  k = jax.random.split(jax.random.key(2), 4)
-  batch = Transition(
-      obs=jax.random.normal(k[0], (B, OBS), jnp.float64),
-      action=jax.random.uniform(k[1], (B, ACT), jnp.float64, -1, 1),
-      reward=jax.random.normal(k[2], (B,), jnp.float64),
-      next_obs=jax.random.normal(k[3], (B, OBS), jnp.float64),
-      terminal=(jnp.arange(B) % 2).astype(jnp.float64), truncated=jnp.zeros(B, jnp.float64))
+  batch = _batch(jax.random.key(2))
   new, metrics = jax.jit(sac.update, static_argnums=0)(config, state, batch)
 
   params, opt = state.params, common.adam(config.learning_rate)
@@ -277,13 +276,7 @@ def test_ddpg_update_steps_each_network_with_its_own_rate_and_copies_targets_on_
   target_actor = _f64(ddpg.init(config, jax.random.key(7), OBS, ACT)).params.actor
   state = state.replace(params=_random_critic(state.params, jax.random.key(5)),
                         target_critic=target.critic, target_actor=target_actor)
-  k = jax.random.split(jax.random.key(2), 4)
-  batch = Transition(
-      obs=jax.random.normal(k[0], (B, OBS), jnp.float64),
-      action=jax.random.uniform(k[1], (B, ACT), jnp.float64, -1, 1),
-      reward=jax.random.normal(k[2], (B,), jnp.float64),
-      next_obs=jax.random.normal(k[3], (B, OBS), jnp.float64),
-      terminal=(jnp.arange(B) % 2).astype(jnp.float64), truncated=jnp.zeros(B, jnp.float64))
+  batch = _batch(jax.random.key(2))
   update = jax.jit(ddpg.update, static_argnums=0)
   assert np.float32(state.critic_opt_state.hyperparams["learning_rate"]) == np.float32(0.02)
   assert np.float32(state.actor_opt_state.hyperparams["learning_rate"]) == np.float32(0.005)
