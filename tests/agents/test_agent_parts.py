@@ -295,10 +295,10 @@ def test_ddpg_update_steps_each_network_with_its_own_rate_and_copies_targets_on_
     return losses.ddpg_actor_loss(q_net.apply(params.critic, batch.obs, action), pre, 0.3)
 
   a_loss, a_grad = jax.value_and_grad(actor_loss)(params.actor)
-  critic = optax.apply_updates(
-      params.critic, common.adam(0.02).update(q_grad, state.critic_opt_state)[0])
-  moved_actor = optax.apply_updates(
-      params.actor, common.adam(0.005).update(a_grad, state.actor_opt_state)[0])
+  q_step, critic_opt_state = common.adam(0.02).update(q_grad, state.critic_opt_state)
+  a_step, actor_opt_state = common.adam(0.005).update(a_grad, state.actor_opt_state)
+  critic = optax.apply_updates(params.critic, q_step)
+  moved_actor = optax.apply_updates(params.actor, a_step)
   close = functools.partial(np.testing.assert_allclose, rtol=1e-9, atol=1e-12)
   for step, due in ((0, False), (1, True)):
     new, metrics = update(config, state.replace(step=jnp.asarray(step, jnp.int32)), batch)
@@ -307,6 +307,8 @@ def test_ddpg_update_steps_each_network_with_its_own_rate_and_copies_targets_on_
     close(metrics["target_mean"], jnp.mean(targets))
     jax.tree.map(close, new.params.critic, critic)
     jax.tree.map(close, new.params.actor, moved_actor)
+    jax.tree.map(close, (new.critic_opt_state, new.actor_opt_state),
+                 (critic_opt_state, actor_opt_state))
     weight = 0.4 if due else 0.0
     jax.tree.map(lambda got, t, o: close(got, (1 - weight) * t + weight * o),
                  (new.target_critic, new.target_actor), (target.critic, target_actor),
