@@ -1,7 +1,8 @@
 """Agent parts checked as values (float64 where it matters): S2AC's amortized sampler loss and
 its gradient against a hand-written SVGD direction (§3.7 with §2.5–2.6), the sampler's Adam step
 inside `update`, the bandwidth choice, a learning rate set in an optimizer state, a Config's
-JSON round trip, and the actions of SAC, DDPG and SQL in every mode (§3.8, §2.9, §2.7)."""
+JSON round trip, the actions of SAC, DDPG and SQL in every mode (§3.8, §2.9, §2.7), and SAC's
+and DDPG's updates as Adam steps on the online networks with distinct targets (§3.8, §2.8–2.9)."""
 
 import dataclasses
 import functools
